@@ -1,0 +1,218 @@
+/**
+ * Reads mailstack.yaml: js-yaml parses it, the published JSON Schema checks its
+ * shape (types, unknown keys), then the value rules and the cross-entry checks
+ * run. Every problem is reported with its key path; nothing is half-loaded.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import Ajv, { ErrorObject } from 'ajv';
+import * as yaml from 'js-yaml';
+import schema from '../mailstack.schema.json';
+import { checkMailDirectory } from './consistency';
+import {
+  DEFAULT_BIND_ADDRESS,
+  DEFAULT_DOCKER_HOST,
+  DEFAULT_MESSAGE_SIZE_BYTES,
+  DEFAULT_NAME_PREFIX,
+  MAIL_SERVICES,
+  Mailbox,
+  MailService,
+  MailstackConfig,
+} from './model';
+import { hashPassword } from './password';
+import * as rules from './rules';
+
+/** A config file that cannot be used, with every problem found in it. */
+export class ConfigError extends Error {
+  constructor(
+    public readonly file: string,
+    public readonly problems: readonly string[],
+  ) {
+    super(`${file}: invalid mailstack configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadOptions {
+  /** Name shown in error messages. @default '<config>' */
+  readonly file?: string;
+  /** Where relative paths (tls.certFile, tls.keyFile) start. @default process.cwd() */
+  readonly baseDir?: string;
+  /** Environment for `passwordEnv`. @default process.env */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+export function loadConfigFile(path: string, env: LoadOptions['env'] = process.env): MailstackConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(path, [`cannot read the file: ${(err as Error).message}`]);
+  }
+  return parseConfig(text, { file: path, baseDir: dirname(resolve(path)), env });
+}
+
+const validateShape = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }).compile(schema);
+
+export function parseConfig(text: string, options: LoadOptions = {}): MailstackConfig {
+  const file = options.file ?? '<config>';
+  let doc: unknown;
+  try {
+    doc = yaml.load(text, { schema: yaml.CORE_SCHEMA, filename: file });
+  } catch (err) {
+    throw new ConfigError(file, [`not valid YAML: ${(err as Error).message}`]);
+  }
+  if (!validateShape(doc)) throw new ConfigError(file, shapeProblems(validateShape.errors ?? []));
+  const problems: string[] = [];
+  const config = normalize(doc as unknown as RawConfig, problems, options);
+  problems.push(...checkMailDirectory(config));
+  if (problems.length > 0) throw new ConfigError(file, problems);
+  return config;
+}
+
+/** The YAML as the schema admits it. */
+interface RawConfig {
+  hostname: string;
+  domains: string[];
+  mailboxes: { address: string; passwordHash?: string; passwordEnv?: string; quotaBytes?: number }[];
+  aliases?: Record<string, string | string[]>;
+  relay?: { networks?: string[] };
+  limits?: { messageSizeBytes?: number };
+  ports?: Partial<Record<MailService, number>>;
+  tls?: { certFile?: string; keyFile?: string };
+  docker?: { host?: string; bindAddress?: string; namePrefix?: string };
+}
+
+function normalize(raw: RawConfig, problems: string[], options: LoadOptions): MailstackConfig {
+  const check = (path: string, value: string, rule: (v: string) => string | undefined) => {
+    const reason = rule(value);
+    if (reason) problems.push(`${path}: ${JSON.stringify(value)} ${reason}`);
+    return value;
+  };
+  const lower = (s: string) => s.toLowerCase();
+
+  const hostname = check('hostname', lower(raw.hostname), rules.checkDomainName);
+  const domains = raw.domains.map((d, i) => check(`domains[${i}]`, lower(d), rules.checkDomainName));
+
+  const env = options.env ?? process.env;
+  const mailboxes: Mailbox[] = raw.mailboxes.map((m, i) => {
+    const path = `mailboxes[${i}]`;
+    const address = check(`${path}.address`, lower(m.address), rules.checkAddress);
+    let passwordHash = '';
+    if ((m.passwordHash === undefined) === (m.passwordEnv === undefined)) {
+      problems.push(`${path}: give exactly one of passwordHash or passwordEnv`);
+    } else if (m.passwordHash !== undefined) {
+      passwordHash = check(`${path}.passwordHash`, m.passwordHash, rules.checkPasswordHash);
+    } else {
+      const name = check(`${path}.passwordEnv`, m.passwordEnv!, rules.checkEnvName);
+      const password = env[name];
+      if (!rules.checkEnvName(name)) {
+        if (password === undefined || password === '') problems.push(`${path}.passwordEnv: environment variable ${name} is not set`);
+        else passwordHash = hashPassword(address, password);
+      }
+    }
+    return { address, passwordHash, quotaBytes: m.quotaBytes ?? 0 };
+  });
+
+  const aliases: Record<string, string[]> = {};
+  for (const [key, value] of Object.entries(raw.aliases ?? {})) {
+    const alias = lower(key);
+    const path = `aliases[${JSON.stringify(key)}]`;
+    if (alias.startsWith('@')) check(path, alias.slice(1), (d) => (rules.checkDomainName(d) ? 'is not a catch-all (@domain) or an email address' : undefined));
+    else check(path, alias, rules.checkAddress);
+    if (alias in aliases) problems.push(`${path}: "${alias}" is listed twice (alias keys are not case-sensitive)`);
+    const targets = (Array.isArray(value) ? value : [value]).map((t, j) =>
+      check(Array.isArray(value) ? `${path}[${j}]` : path, lower(t), rules.checkAddress),
+    );
+    aliases[alias] = targets;
+  }
+
+  const networks = (raw.relay?.networks ?? []).map((n, i) => check(`relay.networks[${i}]`, n, rules.checkNetwork));
+
+  const ports: Partial<Record<MailService, number>> = {};
+  const byPort = new Map<number, MailService>();
+  for (const service of MAIL_SERVICES) {
+    const port = raw.ports?.[service];
+    if (port === undefined) continue;
+    const reason = rules.checkPort(port);
+    if (reason) problems.push(`ports.${service}: ${port} ${reason}`);
+    else if (byPort.has(port)) problems.push(`ports.${service}: ${port} is already the port of ${byPort.get(port)}`);
+    byPort.set(port, service);
+    ports[service] = port;
+  }
+
+  const tls: { certFile?: string; keyFile?: string } = {};
+  if (raw.tls && (raw.tls.certFile !== undefined || raw.tls.keyFile !== undefined)) {
+    for (const key of ['certFile', 'keyFile'] as const) {
+      const value = raw.tls[key];
+      if (value === undefined) {
+        problems.push(`tls.${key}: is required when tls.${key === 'certFile' ? 'keyFile' : 'certFile'} is given`);
+        continue;
+      }
+      if (rules.checkFilePath(value)) {
+        check(`tls.${key}`, value, rules.checkFilePath);
+        continue;
+      }
+      const absolute = isAbsolute(value) ? value : resolve(options.baseDir ?? process.cwd(), value);
+      if (!existsSync(absolute)) problems.push(`tls.${key}: ${JSON.stringify(value)} does not exist (looked for ${absolute})`);
+      tls[key] = absolute;
+    }
+  }
+
+  const docker = {
+    host: check('docker.host', raw.docker?.host ?? DEFAULT_DOCKER_HOST, rules.checkDockerHost),
+    bindAddress: check('docker.bindAddress', raw.docker?.bindAddress ?? DEFAULT_BIND_ADDRESS, rules.checkIpAddress),
+    namePrefix: check('docker.namePrefix', raw.docker?.namePrefix ?? DEFAULT_NAME_PREFIX, rules.checkNamePrefix),
+  };
+
+  return {
+    hostname,
+    domains,
+    mailboxes,
+    aliases,
+    relay: { networks },
+    limits: { messageSizeBytes: raw.limits?.messageSizeBytes ?? DEFAULT_MESSAGE_SIZE_BYTES },
+    ports,
+    tls,
+    docker,
+  };
+}
+
+/** Turns ajv's errors into key-path messages ("mailboxes[2].quotaBytes: must be integer"). */
+function shapeProblems(errors: ErrorObject[]): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const e of errors) {
+    // oneOf failures repeat each branch's complaint; the summary line says enough.
+    if (e.keyword === 'oneOf') continue;
+    let path = keyPath(e.instancePath);
+    let message = e.message ?? 'is not valid';
+    if (e.keyword === 'additionalProperties') {
+      const key = (e.params as { additionalProperty: string }).additionalProperty;
+      path = path ? `${path}.${key}` : key;
+      message = 'is not a known key';
+    } else if (e.keyword === 'required') {
+      const key = (e.params as { missingProperty: string }).missingProperty;
+      path = path ? `${path}.${key}` : key;
+      message = 'is required';
+    } else if (e.keyword === 'type' && e.instancePath.startsWith('/aliases/')) {
+      message = 'must be an address or a list of addresses';
+    }
+    const line = `${path || '(top level)'}: ${message}`;
+    if (!seen.has(line)) out.push(line);
+    seen.add(line);
+  }
+  return out;
+}
+
+function keyPath(pointer: string): string {
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((path, part, i, parts) => {
+      if (/^\d+$/.test(part)) return `${path}[${part}]`;
+      if (i > 0 && parts[0] === 'aliases' && i === 1) return `${path}[${JSON.stringify(part)}]`;
+      return path ? `${path}.${part}` : part;
+    }, '');
+}

@@ -1,0 +1,127 @@
+/**
+ * Value rules shared by the config loader (which reports the key path) and
+ * the constructs (which validate their props): one definition of what a
+ * hostname, an address or a network is, strict enough that no value can
+ * carry configuration syntax into main.cf, master.cf, dovecot.conf, the
+ * passwd-file or a Terraform expression.
+ *
+ * Each check returns undefined when the value is fine, or a lowercase reason.
+ */
+import { isIP } from 'node:net';
+import * as ipaddr from 'ipaddr.js';
+
+/** Internet host or domain name: LDH labels, at least two, lowercase. */
+const DOMAIN_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+
+/**
+ * Local part of a mailbox or alias address. Deliberately narrower than RFC 5321:
+ * no quoting, no '%', '!', '@', '/', ':' or '+' (the relay tricks, Maildir paths,
+ * passwd-file separators and the address-extension delimiter all live there).
+ */
+const LOCAL_PART = /^[a-z0-9_](?:[a-z0-9_-]|\.(?!\.))*(?<!\.)$/;
+
+/** Password hash schemes dovecot verifies that are slow, salted hashes. */
+export const ACCEPTED_HASH_SCHEMES = ['SHA512-CRYPT', 'SHA256-CRYPT', 'BLF-CRYPT', 'ARGON2I', 'ARGON2ID'] as const;
+
+/** The crypt(3)/argon2 alphabet: no ':', no whitespace, nothing dovecot expands. */
+const HASH_BODY = /^\$[A-Za-z0-9./$=,+-]+$/;
+
+export function checkDomainName(value: string): string | undefined {
+  if (value.length > 253) return 'is longer than 253 characters';
+  const labels = value.split('.');
+  if (labels.length < 2) return 'is not a fully qualified domain name (it needs at least one dot)';
+  if (!labels.every((l) => DOMAIN_LABEL.test(l))) {
+    return 'is not a valid domain name (letters, digits and hyphens in dot-separated labels, lowercase)';
+  }
+  if (/^[0-9]+$/.test(labels[labels.length - 1])) return 'is not a domain name (its last label is numeric)';
+  return undefined;
+}
+
+/** Splits a mailbox address; the domain part is checked with checkDomainName. */
+export function checkAddress(value: string): string | undefined {
+  const at = value.lastIndexOf('@');
+  if (at <= 0 || at === value.length - 1) return 'is not an email address';
+  const local = value.slice(0, at);
+  const domain = value.slice(at + 1);
+  if (local.length > 64) return 'is not an email address (the local part is longer than 64 characters)';
+  if (!LOCAL_PART.test(local)) {
+    return 'is not an email address mailstack accepts (local part: lowercase letters, digits, ".", "_", "-")';
+  }
+  if (checkDomainName(domain)) return 'is not an email address (its domain is not valid)';
+  return undefined;
+}
+
+export function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1);
+}
+
+export function checkPasswordHash(value: string): string | undefined {
+  const m = /^\{([A-Z0-9-]+)\}(.*)$/s.exec(value);
+  if (!m) return 'is not a dovecot password hash (expected "{SHA512-CRYPT}$6$..." as `doveadm pw -s SHA512-CRYPT` prints)';
+  const scheme = m[1];
+  if (!(ACCEPTED_HASH_SCHEMES as readonly string[]).includes(scheme)) {
+    return `uses scheme {${scheme}}, which is not accepted (use one of ${ACCEPTED_HASH_SCHEMES.map((s) => `{${s}}`).join(', ')})`;
+  }
+  if (!HASH_BODY.test(m[2])) return `is not a valid {${scheme}} hash`;
+  return undefined;
+}
+
+export function checkEnvName(value: string): string | undefined {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(value) ? undefined : 'is not an environment variable name';
+}
+
+/**
+ * A network in CIDR form as postfix's mynetworks takes it. Host bits must be
+ * zero (postfix warns otherwise), and a /0 would make an open relay.
+ */
+export function checkNetwork(value: string): string | undefined {
+  const m = /^([0-9a-fA-F.:]+)\/([0-9]{1,3})$/.exec(value);
+  if (!m || isIP(m[1]) === 0) return 'is not a network in CIDR notation (e.g. 10.1.15.0/24)';
+  const prefix = Number(m[2]);
+  const v4 = isIP(m[1]) === 4;
+  if (prefix > (v4 ? 32 : 128)) return `has a prefix length over ${v4 ? 32 : 128}`;
+  if (prefix === 0) return 'would let the whole Internet relay through this server (an open relay)';
+  const network = v4 ? ipaddr.IPv4.networkAddressFromCIDR(value) : ipaddr.IPv6.networkAddressFromCIDR(value);
+  if (network.toString() !== ipaddr.parse(m[1]).toString()) {
+    return `has host bits set (write the network address, ${network.toString()}/${prefix})`;
+  }
+  return undefined;
+}
+
+/** Renders a network the way mynetworks wants it: IPv6 in brackets. */
+export function mynetworksEntry(network: string): string {
+  const [addr, prefix] = network.split('/');
+  return isIP(addr) === 6 ? `[${addr.toLowerCase()}]/${prefix}` : network;
+}
+
+export function checkIpAddress(value: string): string | undefined {
+  return isIP(value) ? undefined : 'is not an IPv4 or IPv6 address';
+}
+
+export function checkPort(value: number): string | undefined {
+  return Number.isInteger(value) && value >= 1 && value <= 65535 ? undefined : 'is not a TCP port (1-65535)';
+}
+
+export function checkDockerHost(value: string): string | undefined {
+  return /^(unix:\/\/\/[^\s"\\{}]+|(ssh|tcp|http|https):\/\/[^\s"\\/{}]+(\/[^\s"\\{}]*)?|npipe:\/\/[^\s"\\{}]+)$/.test(value)
+    ? undefined
+    : 'is not a Docker host URL (unix:///path, ssh://user@host, tcp://host:port)';
+}
+
+export function checkNamePrefix(value: string): string | undefined {
+  return /^[a-z0-9][a-z0-9_.-]{0,39}$/.test(value)
+    ? undefined
+    : 'is not a name prefix (lowercase letters, digits, "_", ".", "-"; at most 40 characters; starts with a letter or digit)';
+}
+
+/**
+ * A file path that ends up inside a Terraform expression (file("...")): refuse
+ * anything that could close the string or open an interpolation.
+ */
+export function checkFilePath(value: string): string | undefined {
+  // eslint-disable-next-line no-control-regex
+  if (value.length === 0 || /["\\\x00-\x1f\x7f]/.test(value) || /[$%]\{/.test(value)) {
+    return 'is not a usable file path (no quotes, backslashes, control characters or "${")';
+  }
+  return undefined;
+}
