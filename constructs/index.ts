@@ -1,0 +1,10 @@
+export * from './mail-server';
+export * from './postfix';
+export * from './dovecot';
+export * from './mail-volumes';
+export * from './mail-certificate';
+export * from './mail-image';
+export * from './mail-stack';
+export { loadConfigFile, parseConfig, ConfigError } from '../config/load';
+export type { MailstackConfig, Mailbox, MailService } from '../config/model';
+export { hashPassword } from '../config/password';

@@ -1,0 +1,63 @@
+import { Container, ContainerUpload } from '@cdktf/provider-docker/lib/container';
+import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
+import { Volume } from '@cdktf/provider-docker/lib/volume';
+import { Construct } from 'constructs';
+import { CONTAINER_PORTS, MailService } from '../config/model';
+
+/** A file put into a container before it starts. */
+export interface MailFile {
+  readonly path: string;
+  readonly content: string;
+  /** Octal mode. @default '0644' */
+  readonly permissions?: string;
+}
+
+export interface MailContainerOptions {
+  readonly name: string;
+  readonly role: 'postfix' | 'dovecot';
+  readonly namePrefix: string;
+  readonly imageId: string;
+  readonly hostname: string;
+  readonly networkName: string;
+  /** Host port per service this container serves; services left out are not published. */
+  readonly ports: Partial<Record<MailService, number>>;
+  readonly bindAddress: string;
+  readonly volumes: readonly { readonly volume: Volume; readonly containerPath: string }[];
+  readonly files: readonly MailFile[];
+  readonly dependsOn?: Construct[];
+  readonly provider?: DockerProvider;
+}
+
+/**
+ * The `docker_container` both daemons run in: configuration uploaded before
+ * start, health-checked, restarted unless stopped, logs rotated, and
+ * Terraform waits for it to be healthy.
+ */
+export function mailContainer(scope: Construct, id: string, o: MailContainerOptions): Container {
+  const upload: ContainerUpload[] = o.files.map((f) => ({ file: f.path, content: f.content, permissions: f.permissions ?? '0644' }));
+  return new Container(scope, id, {
+    provider: o.provider,
+    name: o.name,
+    image: o.imageId,
+    hostname: o.hostname,
+    restart: 'unless-stopped',
+    mustRun: true,
+    wait: true,
+    waitTimeout: 120,
+    networksAdvanced: [{ name: o.networkName }],
+    ports: Object.entries(o.ports)
+      .filter(([, external]) => external !== undefined)
+      .sort(([a], [b]) => CONTAINER_PORTS[a as MailService] - CONTAINER_PORTS[b as MailService])
+      .map(([service, external]) => ({ internal: CONTAINER_PORTS[service as MailService], external, ip: o.bindAddress, protocol: 'tcp' })),
+    volumes: o.volumes.map((v) => ({ volumeName: v.volume.name, containerPath: v.containerPath })),
+    upload,
+    healthcheck: { test: ['CMD', '/usr/local/bin/healthcheck.sh'], interval: '5s', timeout: '5s', startPeriod: '30s', retries: 3 },
+    logDriver: 'json-file',
+    logOpts: { 'max-size': '10m', 'max-file': '5' },
+    labels: [
+      { label: 'org.mailstack.stack', value: o.namePrefix },
+      { label: 'org.mailstack.service', value: o.role },
+    ],
+    dependsOn: o.dependsOn as never,
+  });
+}

@@ -1,0 +1,178 @@
+import { Network } from '@cdktf/provider-docker/lib/network';
+import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
+import { TlsProvider } from '@cdktf/provider-tls/lib/provider';
+import { Construct } from 'constructs';
+import { checkMailDirectory } from '../config/consistency';
+import { DEFAULT_MESSAGE_SIZE_BYTES, Mailbox } from '../config/model';
+import * as rules from '../config/rules';
+import { MailSystemModel } from '../render/model';
+import { Dovecot, DovecotPorts } from './dovecot';
+import { MailCertificate } from './mail-certificate';
+import { MailVolumes } from './mail-volumes';
+import { IMailSystem, Postfix, PostfixPorts } from './postfix';
+
+export interface MailboxOptions {
+  /** Address and login name. */
+  readonly address: string;
+  /** A dovecot password hash, e.g. what `doveadm pw -s SHA512-CRYPT` prints. Never a clear-text password. */
+  readonly passwordHash: string;
+  /** Quota in bytes; 0 is unlimited. @default 0 */
+  readonly quotaBytes?: number;
+}
+
+/** Host ports to publish, per service; a service left out is not published. */
+export interface MailPorts extends PostfixPorts, DovecotPorts {}
+
+export interface MailServerProps {
+  /** Fully qualified name of the mail host (myhostname, certificate name, MX target). */
+  readonly hostname: string;
+  /** Domains whose mail is delivered here. More with `addDomain`. @default [] */
+  readonly domains?: string[];
+  /** More with `addMailbox`. @default [] */
+  readonly mailboxes?: MailboxOptions[];
+  /** Alias (or `@domain` catch-all) to targets. More with `addAlias`. @default {} */
+  readonly aliases?: Record<string, string | string[]>;
+  /** Networks (CIDR) that may relay without authentication. @default [] */
+  readonly relayNetworks?: string[];
+  /** Largest message accepted, in bytes. @default 26214400 */
+  readonly messageSizeBytes?: number;
+  /** Host ports to publish. @default {} (nothing published) */
+  readonly ports?: MailPorts;
+  /** Host address ports are published on. @default '0.0.0.0' */
+  readonly bindAddress?: string;
+  /** Prefix of every container, volume, network and image name. @default 'mailstack' */
+  readonly namePrefix?: string;
+  /** A certificate the operator brings (PEM strings or expressions such as `Fn.file`). @default self-signed */
+  readonly certificate?: { readonly certificatePem: string; readonly privateKeyPem: string };
+  /** Base image of both images. @default 'debian:bookworm-slim' */
+  readonly baseImage?: string;
+  /** Keep mail and queue volumes when the stack is destroyed. @default true */
+  readonly retainVolumes?: boolean;
+  /** @default the stack's default docker provider */
+  readonly dockerProvider?: DockerProvider;
+  /** @default the stack's default tls provider */
+  readonly tlsProvider?: TlsProvider;
+}
+
+/**
+ * A complete mail system on one Docker host: postfix and dovecot containers,
+ * their volumes and network, and the TLS certificate.
+ */
+export class MailServer extends Construct implements IMailSystem {
+  public readonly network: Network;
+  public readonly volumes: MailVolumes;
+  public readonly certificate: MailCertificate;
+  public readonly dovecot: Dovecot;
+  public readonly postfix: Postfix;
+  public readonly hostname: string;
+  public readonly namePrefix: string;
+
+  private readonly domains: string[] = [];
+  private readonly mailboxes = new Map<string, Mailbox>();
+  private readonly aliases = new Map<string, string[]>();
+  private readonly relayNetworks: string[];
+  private readonly messageSizeBytes: number;
+
+  constructor(scope: Construct, id: string, props: MailServerProps) {
+    super(scope, id);
+    this.hostname = must('hostname', props.hostname.toLowerCase(), rules.checkDomainName);
+    this.namePrefix = must('namePrefix', props.namePrefix ?? 'mailstack', rules.checkNamePrefix);
+    const bindAddress = must('bindAddress', props.bindAddress ?? '0.0.0.0', rules.checkIpAddress);
+    this.relayNetworks = (props.relayNetworks ?? []).map((n) => must('relay network', n, rules.checkNetwork));
+    this.messageSizeBytes = props.messageSizeBytes ?? DEFAULT_MESSAGE_SIZE_BYTES;
+    if (!Number.isInteger(this.messageSizeBytes) || this.messageSizeBytes < 1024) {
+      throw new Error(`messageSizeBytes ${this.messageSizeBytes} is not a whole number of at least 1024`);
+    }
+    for (const [service, port] of Object.entries(props.ports ?? {})) {
+      if (rules.checkPort(port)) throw new Error(`port ${port} of ${service} ${rules.checkPort(port)}`);
+    }
+
+    const dockerProvider = props.dockerProvider;
+    this.network = new Network(this, 'Network', {
+      provider: dockerProvider,
+      name: `${this.namePrefix}-net`,
+      labels: [{ label: 'org.mailstack.stack', value: this.namePrefix }],
+    });
+    this.volumes = new MailVolumes(this, 'Volumes', { namePrefix: this.namePrefix, retain: props.retainVolumes, provider: dockerProvider });
+    this.certificate = new MailCertificate(this, 'Certificate', {
+      hostname: this.hostname,
+      certificatePem: props.certificate?.certificatePem,
+      privateKeyPem: props.certificate?.privateKeyPem,
+      provider: props.tlsProvider,
+    });
+    const common = {
+      system: this,
+      namePrefix: this.namePrefix,
+      hostname: this.hostname,
+      networkName: this.network.name,
+      volumes: this.volumes,
+      certificate: this.certificate,
+      bindAddress,
+      baseImage: props.baseImage,
+      provider: dockerProvider,
+    };
+    const ports = props.ports ?? {};
+    this.dovecot = new Dovecot(this, 'Dovecot', { ...common, ports: { imap: ports.imap, imaps: ports.imaps, pop3: ports.pop3, pop3s: ports.pop3s } });
+    this.postfix = new Postfix(this, 'Postfix', {
+      ...common,
+      ports: { smtp: ports.smtp, submission: ports.submission, submissions: ports.submissions },
+      dependsOn: [this.dovecot.container],
+    });
+
+    for (const d of props.domains ?? []) this.addDomain(d);
+    for (const m of props.mailboxes ?? []) this.addMailbox(m);
+    for (const [alias, targets] of Object.entries(props.aliases ?? {})) this.addAlias(alias, targets);
+
+    this.node.addValidation({
+      validate: () => [
+        ...(this.domains.length === 0 ? ['a mail server needs at least one domain (addDomain)'] : []),
+        ...checkMailDirectory(this.model),
+      ],
+    });
+  }
+
+  /** Adds a domain whose mail is delivered here. */
+  public addDomain(domain: string): void {
+    const d = must('domain', domain.toLowerCase(), rules.checkDomainName);
+    if (this.domains.includes(d)) throw new Error(`domain "${d}" is already added`);
+    this.domains.push(d);
+  }
+
+  public addMailbox(options: MailboxOptions): void {
+    const address = must('mailbox address', options.address.toLowerCase(), rules.checkAddress);
+    if (this.mailboxes.has(address)) throw new Error(`mailbox "${address}" is already added`);
+    must(`password hash of ${address}`, options.passwordHash, rules.checkPasswordHash);
+    const quotaBytes = options.quotaBytes ?? 0;
+    if (!Number.isInteger(quotaBytes) || quotaBytes < 0) throw new Error(`quotaBytes ${quotaBytes} of ${address} is not a whole number of bytes`);
+    this.mailboxes.set(address, { address, passwordHash: options.passwordHash, quotaBytes });
+  }
+
+  /** Adds an alias (an address, or `@domain` for a catch-all) delivering to one or more addresses. */
+  public addAlias(alias: string, targets: string | string[]): void {
+    const key = alias.toLowerCase();
+    if (key.startsWith('@')) must('catch-all domain', key.slice(1), rules.checkDomainName);
+    else must('alias', key, rules.checkAddress);
+    if (this.aliases.has(key)) throw new Error(`alias "${key}" is already added`);
+    const list = (Array.isArray(targets) ? targets : [targets]).map((t) => must(`target of alias ${key}`, t.toLowerCase(), rules.checkAddress));
+    if (list.length === 0) throw new Error(`alias "${key}" has no targets`);
+    this.aliases.set(key, list);
+  }
+
+  /** The mail system as the renderers see it, as it stands now. */
+  public get model(): MailSystemModel {
+    return {
+      hostname: this.hostname,
+      domains: [...this.domains],
+      mailboxes: [...this.mailboxes.values()],
+      aliases: Object.fromEntries(this.aliases),
+      relayNetworks: [...this.relayNetworks],
+      messageSizeBytes: this.messageSizeBytes,
+    };
+  }
+}
+
+function must(what: string, value: string, rule: (v: string) => string | undefined): string {
+  const reason = rule(value);
+  if (reason) throw new Error(`${what} ${JSON.stringify(value)} ${reason}`);
+  return value;
+}

@@ -1,0 +1,84 @@
+import { Container } from '@cdktf/provider-docker/lib/container';
+import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
+import { Lazy } from 'cdktf';
+import { Construct } from 'constructs';
+import { POSTFIX_MAPS, POSTFIX_QUEUE_DIR, POSTFIX_SOCKET_DIR, TLS_CERT_FILE, TLS_KEY_FILE } from '../render/layout';
+import { MailSystemModel } from '../render/model';
+import { renderMainCf } from '../render/postfix-main-cf';
+import { renderMasterCf } from '../render/postfix-master-cf';
+import { renderVirtualAliasMaps, renderVirtualMailboxDomains, renderVirtualMailboxMaps } from '../render/postfix-maps';
+import { MailCertificate } from './mail-certificate';
+import { mailContainer } from './mail-container';
+import { MailImage } from './mail-image';
+import { MailVolumes } from './mail-volumes';
+
+/** Something that can say, at synth time, what the mail system is. */
+export interface IMailSystem {
+  readonly model: MailSystemModel;
+}
+
+/** Host ports of postfix's listeners; a listener left out is not published. */
+export interface PostfixPorts {
+  /** SMTP from other servers, container port 25. @default not published */
+  readonly smtp?: number;
+  /** Submission (STARTTLS + AUTH), container port 587. @default not published */
+  readonly submission?: number;
+  /** Submission over implicit TLS, container port 465. @default not published */
+  readonly submissions?: number;
+}
+
+export interface PostfixProps {
+  readonly system: IMailSystem;
+  readonly namePrefix: string;
+  readonly hostname: string;
+  readonly networkName: string;
+  readonly volumes: MailVolumes;
+  readonly certificate: MailCertificate;
+  /** @default {} */
+  readonly ports?: PostfixPorts;
+  /** @default '0.0.0.0' */
+  readonly bindAddress?: string;
+  /** @default 'debian:bookworm-slim' */
+  readonly baseImage?: string;
+  /** Constructs the container starts after (dovecot, whose sockets it uses). @default [] */
+  readonly dependsOn?: Construct[];
+  /** @default the stack's default docker provider */
+  readonly provider?: DockerProvider;
+}
+
+/** The postfix container: SMTP in, submission, relay control, delivery to dovecot over LMTP. */
+export class Postfix extends Construct {
+  public readonly image: MailImage;
+  public readonly container: Container;
+
+  constructor(scope: Construct, id: string, props: PostfixProps) {
+    super(scope, id);
+    const render = (f: (m: MailSystemModel) => string) => Lazy.stringValue({ produce: () => f(props.system.model) });
+    this.image = new MailImage(this, 'Image', { imageName: 'postfix', namePrefix: props.namePrefix, baseImage: props.baseImage, provider: props.provider });
+    this.container = mailContainer(this, 'Resource', {
+      name: `${props.namePrefix}-postfix`,
+      role: 'postfix',
+      namePrefix: props.namePrefix,
+      imageId: this.image.imageId,
+      hostname: props.hostname,
+      networkName: props.networkName,
+      ports: { ...props.ports },
+      bindAddress: props.bindAddress ?? '0.0.0.0',
+      volumes: [
+        { volume: props.volumes.queue, containerPath: POSTFIX_QUEUE_DIR },
+        { volume: props.volumes.sockets, containerPath: POSTFIX_SOCKET_DIR },
+      ],
+      files: [
+        { path: '/etc/postfix/main.cf', content: render(renderMainCf) },
+        { path: '/etc/postfix/master.cf', content: renderMasterCf() },
+        { path: POSTFIX_MAPS.virtualMailboxDomains, content: render(renderVirtualMailboxDomains) },
+        { path: POSTFIX_MAPS.virtualMailboxMaps, content: render(renderVirtualMailboxMaps) },
+        { path: POSTFIX_MAPS.virtualAliasMaps, content: render(renderVirtualAliasMaps) },
+        { path: TLS_CERT_FILE, content: props.certificate.certificatePem },
+        { path: TLS_KEY_FILE, content: props.certificate.privateKeyPem, permissions: '0600' },
+      ],
+      dependsOn: props.dependsOn,
+      provider: props.provider,
+    });
+  }
+}

@@ -1,0 +1,5 @@
+#!/bin/bash
+# Healthy when the master process runs and postfix's sockets (LMTP, SASL) exist.
+pid=$(cat /run/dovecot/master.pid 2>/dev/null) || exit 1
+kill -0 "$pid" || exit 1
+[ -S /run/mailstack/sockets/lmtp ] && [ -S /run/mailstack/sockets/auth ]

@@ -1,0 +1,121 @@
+/** Renders dovecot.conf (dovecot 2.3): one file, no conf.d. */
+import {
+  DOVECOT_PASSWD_FILE,
+  DOVECOT_SOCKET_DIR,
+  INTERMEDIATE_CIPHERS,
+  MAIL_DIR,
+  TLS_CERT_FILE,
+  TLS_KEY_FILE,
+  VMAIL_UID,
+} from './layout';
+import { MailSystemModel } from './model';
+import { RECIPIENT_DELIMITER } from './postfix-main-cf';
+
+export function renderDovecotConf(model: MailSystemModel): string {
+  return `# dovecot.conf, rendered by mailstack from mailstack.yaml. Changes here are overwritten.
+protocols = imap pop3 lmtp
+listen = *
+hostname = ${model.hostname}
+log_path = /dev/stderr
+info_log_path = /dev/stdout
+
+# TLS required before any authentication; LOGIN for older Outlook clients.
+ssl = required
+ssl_cert = <${TLS_CERT_FILE}
+ssl_key = <${TLS_KEY_FILE}
+ssl_min_protocol = TLSv1.2
+ssl_cipher_list = ${INTERMEDIATE_CIPHERS}
+ssl_prefer_server_ciphers = no
+disable_plaintext_auth = yes
+auth_mechanisms = plain login
+auth_username_format = %Lu
+auth_failure_delay = 2 secs
+
+passdb {
+  driver = passwd-file
+  args = scheme=SHA512-CRYPT username_format=%Lu ${DOVECOT_PASSWD_FILE}
+}
+userdb {
+  driver = passwd-file
+  args = username_format=%Lu ${DOVECOT_PASSWD_FILE}
+  default_fields = uid=vmail gid=vmail home=${MAIL_DIR}/%Ld/%Ln
+}
+
+# Maildir on the mail volume, owned by vmail.
+mail_location = maildir:~/Maildir
+mail_uid = vmail
+mail_gid = vmail
+first_valid_uid = ${VMAIL_UID}
+last_valid_uid = ${VMAIL_UID}
+mail_plugins = $mail_plugins quota
+recipient_delimiter = ${RECIPIENT_DELIMITER}
+pop3_uidl_format = %08Xu%08Xv
+
+namespace inbox {
+  inbox = yes
+  separator = /
+  mailbox Drafts {
+    special_use = \\Drafts
+    auto = subscribe
+  }
+  mailbox Sent {
+    special_use = \\Sent
+    auto = subscribe
+  }
+  mailbox Junk {
+    special_use = \\Junk
+    auto = subscribe
+  }
+  mailbox Trash {
+    special_use = \\Trash
+    auto = subscribe
+  }
+}
+
+plugin {
+  quota = maildir:User quota
+}
+
+service imap-login {
+  inet_listener imap {
+    port = 143
+  }
+  inet_listener imaps {
+    port = 993
+    ssl = yes
+  }
+}
+service pop3-login {
+  inet_listener pop3 {
+    port = 110
+  }
+  inet_listener pop3s {
+    port = 995
+    ssl = yes
+  }
+}
+
+# Postfix delivers over LMTP and authenticates SMTP clients over SASL, both
+# through unix sockets on the volume shared with the postfix container.
+service lmtp {
+  unix_listener ${DOVECOT_SOCKET_DIR}/lmtp {
+    mode = 0600
+    user = postfix
+    group = postfix
+  }
+}
+service auth {
+  unix_listener ${DOVECOT_SOCKET_DIR}/auth {
+    mode = 0660
+    user = postfix
+    group = postfix
+  }
+}
+protocol imap {
+  mail_plugins = $mail_plugins imap_quota
+}
+protocol lmtp {
+  postmaster_address = postmaster@${model.domains[0]}
+}
+`;
+}

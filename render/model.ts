@@ -1,0 +1,18 @@
+/** What the renderers need to know about the mail system: plain data, no tokens. */
+import type { Mailbox } from '../config/model';
+
+export interface MailSystemModel {
+  /** FQDN of the mail host. */
+  readonly hostname: string;
+  readonly domains: readonly string[];
+  readonly mailboxes: readonly Mailbox[];
+  /** Alias (address or `@domain`) to its targets. */
+  readonly aliases: Readonly<Record<string, readonly string[]>>;
+  /** Networks (CIDR) that may relay without authentication. */
+  readonly relayNetworks: readonly string[];
+  readonly messageSizeBytes: number;
+}
+
+/** Sorted copy, for output that does not depend on the order of the input. */
+export const sorted = <T>(items: Iterable<T>, key: (item: T) => string = String): T[] =>
+  [...items].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));

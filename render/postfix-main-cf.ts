@@ -1,0 +1,100 @@
+/** Renders postfix's main.cf. */
+import { mynetworksEntry } from '../config/rules';
+import {
+  INTERMEDIATE_CIPHERS,
+  POSTFIX_AUTH_SOCKET,
+  POSTFIX_LMTP_SOCKET,
+  POSTFIX_MAPS,
+  TLS_CERT_FILE,
+  TLS_KEY_FILE,
+} from './layout';
+import { MailSystemModel } from './model';
+
+/** Address extensions: alice+lists@example.test reaches alice. */
+export const RECIPIENT_DELIMITER = '+';
+
+export function renderMainCf(model: MailSystemModel): string {
+  const mynetworks = ['127.0.0.0/8', '[::1]/128', ...model.relayNetworks.map(mynetworksEntry)];
+  const params: [string, string][] = [
+    ['compatibility_level', '3.6'],
+    ['myhostname', model.hostname],
+    ['myorigin', '$myhostname'],
+    ['smtpd_banner', '$myhostname ESMTP'],
+    ['biff', 'no'],
+    ['append_dot_mydomain', 'no'],
+    ['readme_directory', 'no'],
+    // The container has no IPv6 unless the engine gives it one; postfix warns otherwise.
+    ['inet_interfaces', 'all'],
+    ['inet_protocols', 'ipv4'],
+    // Logs go to the container's stdout, read with `docker logs`.
+    ['maillog_file', '/dev/stdout'],
+
+    // Every mail domain is virtual: nothing is delivered to unix accounts.
+    ['mydestination', ''],
+    ['local_recipient_maps', ''],
+    ['alias_maps', ''],
+    ['alias_database', ''],
+    ['local_transport', 'error:5.1.1 local delivery is disabled'],
+    ['virtual_mailbox_domains', `texthash:${POSTFIX_MAPS.virtualMailboxDomains}`],
+    ['virtual_mailbox_maps', `texthash:${POSTFIX_MAPS.virtualMailboxMaps}`],
+    ['virtual_alias_maps', `texthash:${POSTFIX_MAPS.virtualAliasMaps}`],
+    ['virtual_transport', `lmtp:unix:${POSTFIX_LMTP_SOCKET}`],
+    ['recipient_delimiter', RECIPIENT_DELIMITER],
+    ['message_size_limit', String(model.messageSizeBytes)],
+    ['mailbox_size_limit', '0'],
+
+    // Relay: only the listed networks (the container's own loopback plus
+    // relay.networks, never the Docker bridge) and authenticated users.
+    ['mynetworks', mynetworks.join(' ')],
+    ['smtpd_relay_restrictions', 'permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination'],
+    ['smtpd_recipient_restrictions', 'reject_non_fqdn_recipient, reject_unlisted_recipient'],
+    ['smtpd_data_restrictions', 'reject_unauth_pipelining'],
+    ['smtpd_helo_required', 'yes'],
+    ['disable_vrfy_command', 'yes'],
+    // Classic relay tricks: user%other@here and bang paths are not rewritten.
+    ['allow_percent_hack', 'no'],
+    ['swap_bangpath', 'no'],
+
+    // SASL through dovecot, enabled per listener in master.cf (submission, submissions).
+    ['smtpd_sasl_type', 'dovecot'],
+    ['smtpd_sasl_path', POSTFIX_AUTH_SOCKET],
+    ['smtpd_sasl_auth_enable', 'no'],
+    ['smtpd_sasl_security_options', 'noanonymous, noplaintext'],
+    ['smtpd_sasl_tls_security_options', 'noanonymous'],
+    ['smtpd_tls_auth_only', 'yes'],
+
+    // TLS in: opportunistic on 25, required on submission; TLS 1.2+ everywhere
+    // (465 follows smtpd_tls_protocols, not the mandatory ones).
+    ['smtpd_tls_cert_file', TLS_CERT_FILE],
+    ['smtpd_tls_key_file', TLS_KEY_FILE],
+    ['smtpd_tls_security_level', 'may'],
+    ['smtpd_tls_protocols', '>=TLSv1.2'],
+    ['smtpd_tls_mandatory_protocols', '>=TLSv1.2'],
+    ['smtpd_tls_ciphers', 'medium'],
+    ['smtpd_tls_mandatory_ciphers', 'medium'],
+    ['tls_medium_cipherlist', INTERMEDIATE_CIPHERS],
+    ['tls_preempt_cipherlist', 'no'],
+    ['smtpd_tls_received_header', 'yes'],
+    ['smtpd_tls_loglevel', '1'],
+    ['smtpd_tls_session_cache_database', 'btree:${data_directory}/smtpd_scache'],
+
+    // TLS out: opportunistic, verified against the system's CAs when asked.
+    ['smtp_tls_security_level', 'may'],
+    ['smtp_tls_CAfile', '/etc/ssl/certs/ca-certificates.crt'],
+    ['smtp_tls_loglevel', '1'],
+    ['smtp_tls_session_cache_database', 'btree:${data_directory}/smtp_scache'],
+  ];
+  return renderParameters('main.cf', params);
+}
+
+/** One line per parameter; a duplicate key is a bug (postfix warns, and postlogd can deadlock). */
+function renderParameters(file: string, params: [string, string][]): string {
+  const seen = new Set<string>();
+  const lines = [`# ${file}, rendered by mailstack from mailstack.yaml. Changes here are overwritten.`];
+  for (const [key, value] of params) {
+    if (seen.has(key)) throw new Error(`${file}: parameter ${key} rendered twice`);
+    seen.add(key);
+    lines.push(value === '' ? `${key} =` : `${key} = ${value}`);
+  }
+  return lines.join('\n') + '\n';
+}

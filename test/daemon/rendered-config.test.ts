@@ -1,0 +1,204 @@
+/**
+ * The configuration the stack uploads, checked by the real daemons in the
+ * real images: the entrypoint's own checks (postconf -n, postfix check,
+ * doveconf -n must pass with no warning), then lookups through the maps and
+ * the passwd-file as postfix and dovecot perform them.
+ */
+import { TLS_CERT_FILE, TLS_KEY_FILE } from '../../render/layout';
+import { ensureImage, FileToPut, runInImage } from '../support/docker';
+import { BASE_YAML, synthYaml, uploadsOf } from '../support/synth';
+import { selfSignedCertificate, TestCertificate } from '../support/tls';
+
+jest.setTimeout(15 * 60_000);
+
+const MAXIMAL_YAML = `
+hostname: mx1.mail.example.test
+domains: [example.test, example.org, lists.example.net]
+mailboxes:
+  - address: alice@example.test
+    passwordHash: "{SHA512-CRYPT}$6$G379Mwf3zgyfW.7A$bHUdNfm4gudV5ZWPaHUgZViATTlewopiy41tGiuPy68gRZNPvPefRN18xs761vuORcBMqvlMmrsywYZ3yKZYR0"
+    quotaBytes: 1048576
+  - address: bob@example.org
+    passwordEnv: BOB_PASSWORD
+  - address: carol.smith@lists.example.net
+    passwordHash: "{BLF-CRYPT}$2y$05$zdrxIapkLRnF8DLMuRDSDOqvrDTbAPfOvWmP4KXThMMKUHNJ5RpJ2"
+aliases:
+  postmaster@example.test: alice@example.test
+  postmaster@example.org: [alice@example.test, bob@example.org]
+  "@lists.example.net": carol.smith@lists.example.net
+  team@example.test: [alice@example.test, bob@example.org, friend@elsewhere.test]
+relay:
+  networks: [10.1.15.0/24, 192.168.0.0/16, "2001:db8::/32"]
+limits:
+  messageSizeBytes: 10485760
+ports: { smtp: 25, submission: 587, submissions: 465, imap: 143, imaps: 993, pop3: 110, pop3s: 995 }
+docker:
+  namePrefix: maximal
+`;
+
+let postfixImage: string;
+let dovecotImage: string;
+let cert: TestCertificate;
+
+beforeAll(async () => {
+  [postfixImage, dovecotImage] = [await ensureImage('postfix'), await ensureImage('dovecot')];
+  cert = await selfSignedCertificate('mail.example.test');
+});
+
+/** The uploads with the certificate (a Terraform reference at synth) replaced by a real one. */
+function filesFor(yaml: string, service: 'postfix' | 'dovecot', env: Record<string, string> = {}): Record<string, FileToPut> {
+  const { json } = synthYaml(yaml, { env });
+  const files: Record<string, FileToPut> = {};
+  for (const [path, f] of Object.entries(uploadsOf(json, service))) {
+    files[path] = { content: f.content, mode: parseInt(f.permissions ?? '0644', 8) };
+  }
+  files[TLS_CERT_FILE] = { content: cert.certificatePem };
+  files[TLS_KEY_FILE] = { content: cert.privateKeyPem, mode: 0o600 };
+  return files;
+}
+
+/** Runs the image's entrypoint (its checks) and then `script` in bash. */
+const checked = (image: string, files: Record<string, FileToPut>, script: string) => runInImage(image, ['bash', '-euo', 'pipefail', '-c', script], files);
+
+describe.each([
+  ['the shipped example', BASE_YAML],
+  ['a maximal config', MAXIMAL_YAML],
+])('postfix accepts the rendered configuration of %s', (_name, yaml) => {
+  it('passes the entrypoint checks with no warning and reports the rendered settings', async () => {
+    // WHEN the image's entrypoint checks the uploaded files and we ask postconf
+    const r = await checked(postfixImage, filesFor(yaml, 'postfix', { BOB_PASSWORD: 'b0b' }), 'postconf -n; postconf -M');
+    // THEN nothing is rejected or warned about
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/^smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination$/m);
+    expect(r.stdout).toMatch(/^virtual_transport = lmtp:unix:private\/dovecot\/lmtp$/m);
+    expect(r.stdout).toMatch(/^submission +inet .*smtpd_tls_security_level=encrypt/m);
+    expect(r.stdout).toMatch(/^submissions +inet .*smtpd_tls_wrappermode=yes/m);
+  });
+});
+
+describe('postfix lookups through the rendered maps', () => {
+  it('finds mailboxes, domains and aliases, and nothing else', async () => {
+    const r = await checked(
+      postfixImage,
+      filesFor(MAXIMAL_YAML, 'postfix', { BOB_PASSWORD: 'b0b' }),
+      `q() { postmap -q "$1" "texthash:/etc/postfix/$2" || echo "(none)"; }
+       echo "mbox:$(q alice@example.test virtual_mailbox_maps)"
+       echo "unknown:$(q mallory@example.test virtual_mailbox_maps)"
+       echo "domain:$(q example.org virtual_mailbox_domains)"
+       echo "otherdomain:$(q elsewhere.test virtual_mailbox_domains)"
+       echo "team:$(q team@example.test virtual_alias_maps)"
+       echo "catchall:$(q @lists.example.net virtual_alias_maps)"
+       echo "self:$(q carol.smith@lists.example.net virtual_alias_maps)"
+       echo "networks:$(postconf -h mynetworks)"
+       echo "size:$(postconf -h message_size_limit)"`,
+    );
+    expect(r.exitCode).toBe(0);
+    const lines = Object.fromEntries(r.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1)]));
+    expect(lines).toEqual({
+      mbox: 'OK',
+      unknown: '(none)',
+      domain: 'OK',
+      otherdomain: '(none)',
+      team: 'alice@example.test, bob@example.org, friend@elsewhere.test',
+      catchall: 'carol.smith@lists.example.net',
+      // a catch-all must not swallow the domain's own mailbox
+      self: 'carol.smith@lists.example.net',
+      networks: '127.0.0.0/8 [::1]/128 10.1.15.0/24 192.168.0.0/16 [2001:db8::]/32',
+      size: '10485760',
+    });
+  });
+});
+
+describe.each([
+  ['the shipped example', BASE_YAML],
+  ['a maximal config', MAXIMAL_YAML],
+])('dovecot accepts the rendered configuration of %s', (_name, yaml) => {
+  it('passes the entrypoint checks with no warning and reports the rendered settings', async () => {
+    const r = await checked(dovecotImage, filesFor(yaml, 'dovecot', { BOB_PASSWORD: 'b0b' }), 'doveconf -n; echo "min_protocol=$(doveconf -h ssl_min_protocol)"');
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/^ssl = required$/m);
+    expect(r.stdout).toMatch(/^min_protocol=TLSv1.2$/m);
+    expect(r.stdout).toMatch(/^auth_mechanisms = plain login$/m);
+    expect(r.stdout).toMatch(/^mail_location = maildir:~\/Maildir$/m);
+  });
+});
+
+describe('dovecot verifies the passwords the stack declares', () => {
+  it('accepts the right password for a given hash and for one hashed from passwordEnv, and refuses wrong ones', async () => {
+    const files = filesFor(MAXIMAL_YAML, 'dovecot', { BOB_PASSWORD: 'correct horse battery staple' });
+    const r = await checked(
+      dovecotImage,
+      files,
+      `hash() { grep "^$1:" /etc/dovecot/users | cut -d: -f2; }
+       t() { if doveadm pw -t "$(hash "$1")" -p "$2" >/dev/null 2>&1; then echo "$1 $3 ok"; else echo "$1 $3 refused"; fi; }
+       t alice@example.test alice-secret right
+       t alice@example.test wrong wrong
+       t bob@example.org 'correct horse battery staple' right
+       t bob@example.org 'correct horse' wrong
+       stat -c '%U:%G %a' /etc/dovecot/users`,
+    );
+    expect(r.stdout.trim().split('\n')).toEqual([
+      'alice@example.test right ok',
+      'alice@example.test wrong refused',
+      'bob@example.org right ok',
+      'bob@example.org wrong refused',
+      'root:dovecot 640',
+    ]);
+  });
+
+  it('gives each mailbox its quota and Maildir home from the userdb', async () => {
+    const r = await checked(
+      dovecotImage,
+      filesFor(MAXIMAL_YAML, 'dovecot', { BOB_PASSWORD: 'b0b' }),
+      // doveadm needs the auth service: start dovecot, ask, stop.
+      `dovecot; for i in $(seq 50); do [ -S /run/mailstack/sockets/auth ] && break; sleep 0.1; done
+       doveadm user -f home alice@example.test; doveadm user -f quota_rule alice@example.test
+       doveadm user -f home carol.smith@lists.example.net; doveadm user mallory@example.test >/dev/null 2>&1 || echo "unknown user: $?"
+       doveadm auth test alice@example.test alice-secret 2>&1 | head -1
+       doveadm stop`,
+    );
+    expect(r.stdout.trim().split('\n')).toEqual([
+      '/var/mail/example.test/alice',
+      '*:bytes=1048576',
+      '/var/mail/lists.example.net/carol.smith',
+      'unknown user: 67', // EX_NOUSER
+      "passdb: alice@example.test auth succeeded",
+    ]);
+  });
+});
+
+describe('the entrypoints refuse to start on a configuration the daemon rejects', () => {
+  it('postfix: a duplicate parameter in main.cf stops the container with the reason on stderr', async () => {
+    const files = filesFor(BASE_YAML, 'postfix');
+    files['/etc/postfix/main.cf'] = { content: files['/etc/postfix/main.cf'].content + 'myhostname = other.example.test\n' };
+    const r = await runInImage(postfixImage, ['postfix', 'start-fg'], files);
+    expect(r.exitCode).toBe(78);
+    expect(r.stderr).toMatch(/mailstack-postfix: refusing to start: postconf: .*overriding earlier entry: myhostname/);
+  });
+
+  it('dovecot: an unknown setting stops the container with the reason on stderr', async () => {
+    const files = filesFor(BASE_YAML, 'dovecot');
+    files['/etc/dovecot/dovecot.conf'] = { content: files['/etc/dovecot/dovecot.conf'].content + 'no_such_setting = yes\n' };
+    const r = await runInImage(dovecotImage, ['dovecot', '-F'], files);
+    expect(r.exitCode).toBe(78);
+    expect(r.stderr).toMatch(/mailstack-dovecot: refusing to start: doveconf: .*Unknown setting: no_such_setting/);
+  });
+
+  it('dovecot: a missing certificate stops the container with the reason on stderr', async () => {
+    const files = filesFor(BASE_YAML, 'dovecot');
+    delete files[TLS_CERT_FILE];
+    const r = await runInImage(dovecotImage, ['dovecot', '-F'], files);
+    expect(r.exitCode).toBe(78);
+    expect(r.stderr).toMatch(/refusing to start: TLS certificate \/etc\/mailstack\/tls\/fullchain\.pem is missing/);
+  });
+
+  it.each(['postfix', 'dovecot'] as const)('%s: a private key that does not match the certificate stops the container', async (service) => {
+    const files = filesFor(BASE_YAML, service);
+    files[TLS_KEY_FILE] = { content: (await selfSignedCertificate('other.example.test')).privateKeyPem, mode: 0o600 };
+    const r = await runInImage(service === 'postfix' ? postfixImage : dovecotImage, service === 'postfix' ? ['postfix', 'start-fg'] : ['dovecot', '-F'], files);
+    expect(r.exitCode).toBe(78);
+    expect(r.stderr).toMatch(/refusing to start: TLS private key \/etc\/mailstack\/tls\/privkey\.pem does not belong to the certificate/);
+  });
+});

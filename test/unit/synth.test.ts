@@ -1,0 +1,185 @@
+/** What the stack declares, read from the synthesized Terraform JSON. */
+import { Container } from '@cdktf/provider-docker/lib/container';
+import { Image } from '@cdktf/provider-docker/lib/image';
+import { Network } from '@cdktf/provider-docker/lib/network';
+import { Volume } from '@cdktf/provider-docker/lib/volume';
+import { PrivateKey } from '@cdktf/provider-tls/lib/private-key';
+import { SelfSignedCert } from '@cdktf/provider-tls/lib/self-signed-cert';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hashContext } from '../../constructs/mail-image';
+import { BASE_YAML, synthYaml, uploadsOf } from '../support/synth';
+
+describe('the stack from a config file', () => {
+  const { text, json } = synthYaml(BASE_YAML);
+
+  it('declares postfix and dovecot containers, their images, the network, three volumes and a self-signed certificate', () => {
+    expect(text).toHaveResourceWithProperties(Container, { name: 'mailstack-postfix' });
+    expect(text).toHaveResourceWithProperties(Container, { name: 'mailstack-dovecot' });
+    expect(text).toHaveResourceWithProperties(Network, { name: 'mailstack-net' });
+    for (const name of ['mailstack-mail', 'mailstack-queue', 'mailstack-sockets']) expect(text).toHaveResourceWithProperties(Volume, { name });
+    expect(text).toHaveResourceWithProperties(PrivateKey, { algorithm: 'ECDSA', ecdsa_curve: 'P256' });
+    expect(text).toHaveResourceWithProperties(SelfSignedCert, { dns_names: ['mail.example.test'], subject: [{ common_name: 'mail.example.test' }] });
+    expect(Object.keys(json.resource.docker_container)).toHaveLength(2);
+    expect(Object.keys(json.resource.docker_image)).toHaveLength(2);
+  });
+
+  it('keeps the mail and queue volumes from being destroyed, but not the socket volume', () => {
+    const volumes = Object.values(json.resource.docker_volume);
+    const lifecycleOf = (name: string) => volumes.find((v) => v.name === name)?.lifecycle;
+    expect(lifecycleOf('mailstack-mail')).toEqual({ prevent_destroy: true });
+    expect(lifecycleOf('mailstack-queue')).toEqual({ prevent_destroy: true });
+    expect(lifecycleOf('mailstack-sockets')).toBeUndefined();
+  });
+
+  it('runs containers from the image id (a name:tag would replace them on every apply)', () => {
+    for (const c of Object.values(json.resource.docker_container)) expect(c.image).toMatch(/^\$\{docker_image\.\w+\.image_id\}$/);
+  });
+
+  it('builds each image from its context copied next to the stack, tagged by a hash of that context', () => {
+    expect(text).toHaveResourceWithProperties(Image, { keep_locally: true });
+    for (const image of Object.values(json.resource.docker_image)) {
+      expect(image).toMatchObject({ build: { build_args: { BASE_IMAGE: 'debian:bookworm-slim' } } });
+      const [name, tag] = String(image.name).split(':');
+      expect(name).toMatch(/^mailstack-(postfix|dovecot)$/);
+      expect(tag).toMatch(/^[0-9a-f]{16}$/);
+      expect((image.build as { context: string }).context).toMatch(new RegExp(`^assets/MailServer_\\w+_Image_Context_[0-9A-F]+/${tag}$`));
+    }
+  });
+
+  it('changes an image tag when, and only when, its context or base image changes', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mailstack-ctx-'));
+    writeFileSync(join(dir, 'Dockerfile'), 'FROM x\n');
+    const before = hashContext(dir, 'debian:bookworm-slim');
+    expect(hashContext(dir, 'debian:bookworm-slim')).toBe(before);
+    expect(hashContext(dir, 'debian:trixie-slim')).not.toBe(before);
+    writeFileSync(join(dir, 'Dockerfile'), 'FROM y\n');
+    expect(hashContext(dir, 'debian:bookworm-slim')).not.toBe(before);
+  });
+
+  it('publishes only the configured ports, on the bind address, to the standard container ports', () => {
+    expect(text).toHaveResourceWithProperties(Container, {
+      name: 'mailstack-postfix',
+      ports: [
+        { internal: 25, external: 2525, ip: '0.0.0.0', protocol: 'tcp' },
+        { internal: 587, external: 2587, ip: '0.0.0.0', protocol: 'tcp' },
+      ],
+    });
+    expect(text).toHaveResourceWithProperties(Container, {
+      name: 'mailstack-dovecot',
+      ports: [{ internal: 993, external: 2993, ip: '0.0.0.0', protocol: 'tcp' }],
+    });
+  });
+
+  it('shares the socket volume between the two and gives each its own stateful volume', () => {
+    const mounts = (service: string) =>
+      (Object.values(json.resource.docker_container).find((c) => c.name === `mailstack-${service}`)!.volumes as { container_path: string; volume_name: string }[]).map(
+        (v) => `${v.volume_name.split('.')[1].replace(/_[0-9A-F]+$/, '')}:${v.container_path}`,
+      );
+    expect(mounts('postfix')).toEqual(['MailServer_Volumes_Queue:/var/spool/postfix', 'MailServer_Volumes_Sockets:/var/spool/postfix/private/dovecot']);
+    expect(mounts('dovecot')).toEqual(['MailServer_Volumes_Mail:/var/mail', 'MailServer_Volumes_Sockets:/run/mailstack/sockets']);
+  });
+
+  it('waits for healthy containers, restarts them unless stopped, and starts postfix after dovecot', () => {
+    const postfix = Object.values(json.resource.docker_container).find((c) => c.name === 'mailstack-postfix')!;
+    expect(postfix).toMatchObject({ wait: true, must_run: true, restart: 'unless-stopped', healthcheck: { test: ['CMD', '/usr/local/bin/healthcheck.sh'] } });
+    expect(postfix.depends_on).toEqual([expect.stringMatching(/^docker_container\.MailServer_Dovecot_/)]);
+  });
+
+  it('uploads the rendered configuration, the certificate and the key (mode 0600) into each container', () => {
+    const postfix = uploadsOf(json, 'postfix');
+    expect(Object.keys(postfix).sort()).toEqual([
+      '/etc/mailstack/tls/fullchain.pem',
+      '/etc/mailstack/tls/privkey.pem',
+      '/etc/postfix/main.cf',
+      '/etc/postfix/master.cf',
+      '/etc/postfix/virtual_alias_maps',
+      '/etc/postfix/virtual_mailbox_domains',
+      '/etc/postfix/virtual_mailbox_maps',
+    ]);
+    expect(postfix['/etc/mailstack/tls/privkey.pem']).toEqual({ content: expect.stringMatching(/^\$\{tls_private_key\.\w+\.private_key_pem\}$/), permissions: '0600' });
+    expect(postfix['/etc/postfix/main.cf'].content).toContain('myhostname = mail.example.test\n');
+    const dovecot = uploadsOf(json, 'dovecot');
+    expect(Object.keys(dovecot).sort()).toEqual(['/etc/dovecot/dovecot.conf', '/etc/dovecot/users', '/etc/mailstack/tls/fullchain.pem', '/etc/mailstack/tls/privkey.pem']);
+    expect(dovecot['/etc/dovecot/users']).toEqual({ content: expect.stringMatching(/^alice@example\.test:\{SHA512-CRYPT\}\$6\$/), permissions: '0640' });
+  });
+});
+
+describe('names', () => {
+  it('prefixes every container, volume, network and image with docker.namePrefix', () => {
+    const { json } = synthYaml(`${BASE_YAML}docker: { namePrefix: shop-mail }\n`);
+    const names = ['docker_container', 'docker_volume', 'docker_network', 'docker_image'].flatMap((t) => Object.values(json.resource[t]).map((r) => String(r.name)));
+    expect(names).toHaveLength(2 + 3 + 1 + 2);
+    for (const n of names) expect(n.startsWith('shop-mail-')).toBe(true);
+  });
+
+  it('keeps construct ids (and so Terraform addresses) of the stateful volumes stable', () => {
+    const { json } = synthYaml(BASE_YAML);
+    expect(Object.keys(json.resource.docker_volume).sort()).toEqual([
+      'MailServer_Volumes_Mail_8EEEFACE',
+      'MailServer_Volumes_Queue_59A9BB8C',
+      'MailServer_Volumes_Sockets_80892562',
+    ]);
+  });
+});
+
+describe('a certificate the operator brings', () => {
+  it('is read by Terraform with file(), the key kept sensitive, and no certificate is generated', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mailstack-tls-'));
+    writeFileSync(join(dir, 'cert.pem'), 'CERT');
+    writeFileSync(join(dir, 'key.pem'), 'KEY');
+    const { text, json } = synthYaml(`${BASE_YAML}tls: { certFile: cert.pem, keyFile: key.pem }\n`, { baseDir: dir });
+    const uploads = uploadsOf(json, 'postfix');
+    expect(uploads['/etc/mailstack/tls/fullchain.pem'].content).toBe(`\${file("${dir}/cert.pem")}`);
+    expect(uploads['/etc/mailstack/tls/privkey.pem'].content).toBe(`\${sensitive(file("${dir}/key.pem"))}`);
+    expect(text).not.toHaveResource(PrivateKey);
+    expect(text).not.toHaveResource(SelfSignedCert);
+  });
+});
+
+describe('determinism and secrets', () => {
+  const yaml = `${BASE_YAML.replace('aliases:', `  - address: bob@example.test\n    passwordEnv: BOB_PASSWORD\naliases:`)}`;
+  const env = { BOB_PASSWORD: 'Tr0ub4dor&3-clear-text' };
+
+  it('gives byte-identical output from the same input', () => {
+    expect(synthYaml(yaml, { env }).text).toBe(synthYaml(yaml, { env }).text);
+  });
+
+  it('gives the same output whatever the order of mailboxes, domains and aliases in the file', () => {
+    const reordered = `
+hostname: mail.example.test
+domains: [example.org, example.test]
+aliases:
+  team@example.test: [bob@example.org, alice@example.test]
+  postmaster@example.test: alice@example.test
+  postmaster@example.org: bob@example.org
+mailboxes:
+  - address: bob@example.org
+    passwordHash: "{SHA512-CRYPT}$6$abc$def"
+  - address: alice@example.test
+    passwordHash: "{SHA512-CRYPT}$6$ghi$jkl"
+`;
+    const ordered = `
+hostname: mail.example.test
+domains: [example.org, example.test]
+mailboxes:
+  - address: alice@example.test
+    passwordHash: "{SHA512-CRYPT}$6$ghi$jkl"
+  - address: bob@example.org
+    passwordHash: "{SHA512-CRYPT}$6$abc$def"
+aliases:
+  postmaster@example.org: bob@example.org
+  postmaster@example.test: alice@example.test
+  team@example.test: [alice@example.test, bob@example.org]
+`;
+    const uploads = (y: string) => JSON.stringify([uploadsOf(synthYaml(y).json, 'postfix'), uploadsOf(synthYaml(y).json, 'dovecot')]);
+    expect(uploads(reordered)).toBe(uploads(ordered));
+  });
+
+  it('never contains a clear-text password, only its hash', () => {
+    const { text, json } = synthYaml(yaml, { env });
+    expect(text).not.toContain(env.BOB_PASSWORD);
+    expect(uploadsOf(json, 'dovecot')['/etc/dovecot/users'].content).toMatch(/^bob@example\.test:\{SHA512-CRYPT\}\$6\$[./0-9A-Za-z]{16}\$/m);
+  });
+});
