@@ -8,6 +8,7 @@ import { DOVECOT_PASSWD_FILE, DOVECOT_SOCKET_DIR, MAIL_DIR, TLS_CERT_FILE, TLS_K
 import { MailSystemModel } from '../render/model';
 import { MailCertificate } from './mail-certificate';
 import { mailContainer } from './mail-container';
+import { terraformLiteral } from './terraform-literal';
 import { MailImage } from './mail-image';
 import { MailVolumes } from './mail-volumes';
 import { IMailSystem } from './postfix';
@@ -48,7 +49,7 @@ export class Dovecot extends Construct {
 
   constructor(scope: Construct, id: string, props: DovecotProps) {
     super(scope, id);
-    const render = (f: (m: MailSystemModel) => string) => Lazy.stringValue({ produce: () => f(props.system.model) });
+    const render = (f: (m: MailSystemModel) => string) => Lazy.stringValue({ produce: () => terraformLiteral(f(props.system.model)) });
     this.image = new MailImage(this, 'Image', { imageName: 'dovecot', namePrefix: props.namePrefix, baseImage: props.baseImage, provider: props.provider });
     this.container = mailContainer(this, 'Resource', {
       name: `${props.namePrefix}-dovecot`,

@@ -9,6 +9,7 @@ import { renderMasterCf } from '../render/postfix-master-cf';
 import { renderVirtualAliasMaps, renderVirtualMailboxDomains, renderVirtualMailboxMaps } from '../render/postfix-maps';
 import { MailCertificate } from './mail-certificate';
 import { mailContainer } from './mail-container';
+import { terraformLiteral } from './terraform-literal';
 import { MailImage } from './mail-image';
 import { MailVolumes } from './mail-volumes';
 
@@ -53,7 +54,7 @@ export class Postfix extends Construct {
 
   constructor(scope: Construct, id: string, props: PostfixProps) {
     super(scope, id);
-    const render = (f: (m: MailSystemModel) => string) => Lazy.stringValue({ produce: () => f(props.system.model) });
+    const render = (f: (m: MailSystemModel) => string) => Lazy.stringValue({ produce: () => terraformLiteral(f(props.system.model)) });
     this.image = new MailImage(this, 'Image', { imageName: 'postfix', namePrefix: props.namePrefix, baseImage: props.baseImage, provider: props.provider });
     this.container = mailContainer(this, 'Resource', {
       name: `${props.namePrefix}-postfix`,
@@ -70,7 +71,7 @@ export class Postfix extends Construct {
       ],
       files: [
         { path: '/etc/postfix/main.cf', content: render(renderMainCf) },
-        { path: '/etc/postfix/master.cf', content: renderMasterCf() },
+        { path: '/etc/postfix/master.cf', content: terraformLiteral(renderMasterCf()) },
         { path: POSTFIX_MAPS.virtualMailboxDomains, content: render(renderVirtualMailboxDomains) },
         { path: POSTFIX_MAPS.virtualMailboxMaps, content: render(renderVirtualMailboxMaps) },
         { path: POSTFIX_MAPS.virtualAliasMaps, content: render(renderVirtualAliasMaps) },

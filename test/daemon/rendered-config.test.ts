@@ -50,7 +50,7 @@ function filesFor(yaml: string, service: 'postfix' | 'dovecot', env: Record<stri
   const { json } = synthYaml(yaml, { env });
   const files: Record<string, FileToPut> = {};
   for (const [path, f] of Object.entries(uploadsOf(json, service))) {
-    files[path] = { content: f.content, mode: parseInt(f.permissions ?? '0644', 8) };
+    if (f.text !== undefined) files[path] = { content: f.text, mode: parseInt(f.permissions ?? '0644', 8) };
   }
   files[TLS_CERT_FILE] = { content: cert.certificatePem };
   files[TLS_KEY_FILE] = { content: cert.privateKeyPem, mode: 0o600 };

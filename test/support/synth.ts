@@ -1,5 +1,6 @@
 /** Synthesizes a MailStack from YAML text and reads back what it declares. */
 import { Testing } from 'cdktf';
+import { parseTemplate } from '../../applier/expressions';
 import { parseConfig, LoadOptions } from '../../config/load';
 import { MailstackConfig } from '../../config/model';
 import { MailStack } from '../../constructs/mail-stack';
@@ -38,8 +39,11 @@ export function synthYaml(yaml: string, options: LoadOptions = {}): Synthesized 
 }
 
 export interface UploadedFile {
+  /** As written in cdk.tf.json: a Terraform template. */
   readonly content: string;
   readonly permissions?: string;
+  /** What Terraform makes of `content` when it references nothing: the file as the container gets it. */
+  readonly text?: string;
 }
 
 /** The files a container gets by upload, by path in the container. */
@@ -48,5 +52,11 @@ export function uploadsOf(json: TerraformJson, service: 'postfix' | 'dovecot'): 
   const container = containers.find((c) => (c.labels as { label: string; value: string }[]).some((l) => l.label === 'org.mailstack.service' && l.value === service));
   if (!container) throw new Error(`no ${service} container in the stack`);
   const uploads = container.upload as { file: string; content: string; permissions?: string }[];
-  return Object.fromEntries(uploads.map((u) => [u.file, { content: u.content, permissions: u.permissions }]));
+  return Object.fromEntries(
+    uploads.map((u) => {
+      const expr = parseTemplate(u.content);
+      const text = expr.kind === 'literal' ? String(expr.value) : undefined;
+      return [u.file, { content: u.content, permissions: u.permissions, text }];
+    }),
+  );
 }

@@ -9,6 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashContext } from '../../constructs/mail-image';
+import { terraformLiteral } from '../../constructs/terraform-literal';
 import { BASE_YAML, synthYaml, uploadsOf } from '../support/synth';
 
 describe('the stack from a config file', () => {
@@ -98,11 +99,21 @@ describe('the stack from a config file', () => {
       '/etc/postfix/virtual_mailbox_domains',
       '/etc/postfix/virtual_mailbox_maps',
     ]);
-    expect(postfix['/etc/mailstack/tls/privkey.pem']).toEqual({ content: expect.stringMatching(/^\$\{tls_private_key\.\w+\.private_key_pem\}$/), permissions: '0600' });
+    expect(postfix['/etc/mailstack/tls/privkey.pem']).toMatchObject({ content: expect.stringMatching(/^\$\{tls_private_key\.\w+\.private_key_pem\}$/), permissions: '0600' });
     expect(postfix['/etc/postfix/main.cf'].content).toContain('myhostname = mail.example.test\n');
     const dovecot = uploadsOf(json, 'dovecot');
     expect(Object.keys(dovecot).sort()).toEqual(['/etc/dovecot/dovecot.conf', '/etc/dovecot/users', '/etc/mailstack/tls/fullchain.pem', '/etc/mailstack/tls/privkey.pem']);
-    expect(dovecot['/etc/dovecot/users']).toEqual({ content: expect.stringMatching(/^alice@example\.test:\{SHA512-CRYPT\}\$6\$/), permissions: '0640' });
+    expect(dovecot['/etc/dovecot/users']).toMatchObject({ content: expect.stringMatching(/^alice@example\.test:\{SHA512-CRYPT\}\$6\$/), permissions: '0640' });
+  });
+});
+
+describe('file content in Terraform JSON', () => {
+  it('escapes ${ so Terraform keeps postfix\'s own $-expansions literal', () => {
+    const { json } = synthYaml(BASE_YAML);
+    const mainCf = uploadsOf(json, 'postfix')['/etc/postfix/main.cf'];
+    expect(mainCf.content).toContain('btree:$${data_directory}/smtpd_scache');
+    expect(mainCf.text).toContain('btree:${data_directory}/smtpd_scache');
+    expect(terraformLiteral('a ${b} %{c} $d')).toBe('a $${b} %%{c} $d');
   });
 });
 
