@@ -1,0 +1,261 @@
+/**
+ * The local applier: puts a synthesized cdk.tf.json on a Docker engine the
+ * way `terraform apply` with the docker and tls providers would, for machines
+ * where Terraform cannot download its providers. Resources are ordered by
+ * their references, each is created from its resolved configuration, and a
+ * state file remembers what was made from what, so a second run with the same
+ * stack changes nothing and a changed one replaces only what changed (and
+ * what depends on it).
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Docker from 'dockerode';
+import { checkAttributes, UnsupportedError } from './attributes';
+import { ExpressionError, referencesIn, resolveValue } from './expressions';
+import { dockerContainer } from './resources/docker-container';
+import { dockerImage } from './resources/docker-image';
+import { dockerNetwork } from './resources/docker-network';
+import { dockerVolume } from './resources/docker-volume';
+import { ApplyContext, ResourceHandler } from './resources/handler';
+import { tlsPrivateKey, tlsSelfSignedCert } from './resources/tls';
+import { readState, StateEntry, writeState } from './state';
+
+export const HANDLERS: Readonly<Record<string, ResourceHandler>> = {
+  docker_network: dockerNetwork,
+  docker_volume: dockerVolume,
+  docker_image: dockerImage,
+  docker_container: dockerContainer,
+  tls_private_key: tlsPrivateKey,
+  tls_self_signed_cert: tlsSelfSignedCert,
+};
+
+/** The provider settings the applier understands. */
+const PROVIDERS: Record<string, readonly string[]> = { docker: ['host'], tls: [] };
+
+export interface StackResource {
+  /** `type.name`, as Terraform addresses it. */
+  readonly address: string;
+  readonly type: string;
+  readonly config: Record<string, unknown>;
+  /** Addresses this one references or depends on. */
+  readonly dependsOn: readonly string[];
+  readonly preventDestroy: boolean;
+}
+
+export interface LoadedStack {
+  readonly file: string;
+  readonly dir: string;
+  /** In dependency order: everything a resource references comes before it. */
+  readonly resources: readonly StackResource[];
+  readonly dockerHost: string;
+}
+
+/** Reads cdk.tf.json and refuses anything it could not apply faithfully. */
+export function loadStack(file: string): LoadedStack {
+  const json = JSON.parse(readFileSync(file, 'utf8')) as {
+    resource?: Record<string, Record<string, Record<string, unknown>>>;
+    provider?: Record<string, Record<string, unknown>[]>;
+    data?: unknown;
+    module?: unknown;
+  };
+  if (json.data) throw new UnsupportedError(`${file}: data sources are not supported by the local applier`);
+  if (json.module) throw new UnsupportedError(`${file}: modules are not supported by the local applier`);
+  let dockerHost = 'unix:///var/run/docker.sock';
+  for (const [name, configs] of Object.entries(json.provider ?? {})) {
+    if (!(name in PROVIDERS)) throw new UnsupportedError(`${file}: the provider ${name} is not supported by the local applier`);
+    if (configs.length !== 1) throw new UnsupportedError(`${file}: provider aliases (${name}) are not supported by the local applier`);
+    for (const key of Object.keys(configs[0])) {
+      if (!PROVIDERS[name].includes(key)) throw new UnsupportedError(`${file}: provider ${name}: the setting ${key} is not supported by the local applier`);
+    }
+    if (name === 'docker' && configs[0].host) dockerHost = String(configs[0].host);
+  }
+  const resources: StackResource[] = [];
+  for (const [type, byName] of Object.entries(json.resource ?? {})) {
+    const handler = HANDLERS[type];
+    if (!handler) throw new UnsupportedError(`${file}: the resource type ${type} is not supported by the local applier`);
+    for (const [name, config] of Object.entries(byName)) {
+      const address = `${type}.${name}`;
+      checkAttributes(address, config, handler.attributes);
+      const { depends_on: explicit, lifecycle } = config as { depends_on?: string[]; lifecycle?: { prevent_destroy?: boolean } };
+      const body = withoutMeta(config);
+      const dependsOn = [...new Set([...referencesIn(body), ...(explicit ?? [])])].sort();
+      resources.push({ address, type, config: body, dependsOn, preventDestroy: Boolean(lifecycle?.prevent_destroy) });
+    }
+  }
+  return { file, dir: dirname(file), resources: order(resources, file), dockerHost };
+}
+
+function withoutMeta(config: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(config).filter(([k]) => !['//', 'provider', 'depends_on', 'lifecycle'].includes(k)));
+}
+
+/** Kahn's algorithm, ties broken by address so the order is the same on every run. */
+function order(resources: StackResource[], file: string): StackResource[] {
+  const byAddress = new Map(resources.map((r) => [r.address, r]));
+  for (const r of resources) {
+    for (const d of r.dependsOn) if (!byAddress.has(d)) throw new UnsupportedError(`${file}: ${r.address} references ${d}, which the stack does not declare`);
+  }
+  const done = new Set<string>();
+  const out: StackResource[] = [];
+  while (out.length < resources.length) {
+    const ready = resources.filter((r) => !done.has(r.address) && r.dependsOn.every((d) => done.has(d))).sort((a, b) => a.address.localeCompare(b.address));
+    if (ready.length === 0) throw new UnsupportedError(`${file}: the resources reference each other in a cycle`);
+    for (const r of ready) {
+      done.add(r.address);
+      out.push(r);
+    }
+  }
+  return out;
+}
+
+/** dockerode's connection options for the provider's `host`. */
+export function dockerFor(host: string): Docker {
+  const unix = /^unix:\/\/(\/.*)$/.exec(host);
+  if (unix) return new Docker({ socketPath: unix[1] });
+  const tcp = /^(tcp|http|https):\/\/([^:/]+)(?::(\d+))?\/?$/.exec(host);
+  if (tcp) return new Docker({ host: tcp[2], port: Number(tcp[3] ?? 2375), protocol: tcp[1] === 'https' ? 'https' : 'http' });
+  throw new UnsupportedError(`docker host ${host}: the local applier talks to unix:// and tcp:// engines; deploy to others with cdktf deploy`);
+}
+
+export type Action = 'create' | 'replace' | 'keep';
+
+export interface PlannedResource {
+  readonly resource: StackResource;
+  readonly action: Action;
+  /** Why it is replaced, for the operator. */
+  readonly reason?: string;
+}
+
+export interface ApplyOptions {
+  readonly stateFile: string;
+  readonly log?: (line: string) => void;
+  /** @default dockerFor(stack.dockerHost) */
+  readonly docker?: Docker;
+}
+
+export interface ApplyResult {
+  readonly plan: readonly PlannedResource[];
+  /** Attributes of every resource, by address. */
+  readonly outputs: Readonly<Record<string, Record<string, unknown>>>;
+}
+
+const hashOf = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex');
+
+/**
+ * Brings the engine to what the stack declares. Nothing declared with
+ * prevent_destroy is ever removed or replaced: such a plan is refused before
+ * anything is touched.
+ */
+export async function applyStack(stack: LoadedStack, options: ApplyOptions): Promise<ApplyResult> {
+  const log = options.log ?? (() => undefined);
+  const ctx: ApplyContext = { docker: options.docker ?? dockerFor(stack.dockerHost), stackDir: stack.dir, log };
+  const state = readState(options.stateFile);
+  const declared = new Set(stack.resources.map((r) => r.address));
+
+  // Plan: what is kept is resolved from state; anything downstream of a change is replaced.
+  const known = new Map<string, Record<string, unknown>>();
+  const plan: PlannedResource[] = [];
+  const changed = new Set<string>();
+  for (const r of stack.resources) {
+    const prior = state.resources[r.address];
+    const upstream = r.dependsOn.find((d) => changed.has(d));
+    let action: Action = prior ? 'replace' : 'create';
+    let reason = prior && upstream ? `${upstream} changes` : undefined;
+    if (prior && !upstream) {
+      const hash = hashOf(resolve(r, known));
+      if (hash !== prior.hash) reason = 'its configuration changed';
+      else if (!(await HANDLERS[r.type].exists(ctx, prior))) reason = r.type === 'tls_self_signed_cert' ? 'it is due for renewal' : 'it is gone or stopped';
+      else action = 'keep';
+    }
+    if (action === 'keep') known.set(r.address, prior.outputs);
+    else changed.add(r.address);
+    if (action === 'replace' && r.preventDestroy && r.type !== 'docker_volume') {
+      throw new Error(`${r.address} has lifecycle.prevent_destroy and would be replaced (${reason}): refusing to apply`);
+    }
+    plan.push({ resource: r, action, reason });
+  }
+  const orphans = Object.keys(state.resources).filter((a) => !declared.has(a));
+
+  // Destroy what is replaced or no longer declared, dependents first.
+  const toDestroy = [...plan.filter((p) => p.action === 'replace').map((p) => p.resource.address).reverse(), ...orphans];
+  for (const address of toDestroy) {
+    const entry = state.resources[address];
+    const resource = stack.resources.find((r) => r.address === address);
+    // A volume is never deleted to be re-created: the data on it is what matters.
+    if (entry.type === 'docker_volume' && (resource?.preventDestroy ?? true)) continue;
+    log(`- destroy ${address}`);
+    await HANDLERS[entry.type].destroy(ctx, entry);
+    delete state.resources[address];
+    writeState(options.stateFile, state);
+  }
+
+  // Create in dependency order, saving state after each so an interruption loses nothing.
+  for (const p of plan) {
+    const r = p.resource;
+    if (p.action === 'keep') continue;
+    const config = resolve(r, known);
+    log(`+ ${p.action === 'create' ? 'create ' : 'replace'} ${r.address} (${HANDLERS[r.type].describe(config)})${p.reason ? `: ${p.reason}` : ''}`);
+    const outputs = await HANDLERS[r.type].create(ctx, r.address, config);
+    known.set(r.address, outputs);
+    state.resources[r.address] = { type: r.type, hash: hashOf(config), outputs } satisfies StateEntry;
+    writeState(options.stateFile, state);
+  }
+  const changes = plan.filter((p) => p.action !== 'keep').length;
+  log(changes === 0 ? `No changes: ${plan.length} resources are up to date.` : `Applied: ${changes} of ${plan.length} resources created or replaced.`);
+  return { plan, outputs: Object.fromEntries(known) };
+}
+
+export interface DestroyOptions extends ApplyOptions {
+  /** Also remove what is declared with prevent_destroy (the mail and queue volumes). */
+  readonly purge?: boolean;
+}
+
+/** Removes what applyStack created, dependents first; prevent_destroy resources stay unless purged. */
+export async function destroyStack(stack: LoadedStack, options: DestroyOptions): Promise<{ removed: string[]; kept: string[] }> {
+  const log = options.log ?? (() => undefined);
+  const ctx: ApplyContext = { docker: options.docker ?? dockerFor(stack.dockerHost), stackDir: stack.dir, log };
+  const state = readState(options.stateFile);
+  const protectedAddresses = new Set(stack.resources.filter((r) => r.preventDestroy).map((r) => r.address));
+  const inOrder = [...stack.resources.map((r) => r.address).reverse(), ...Object.keys(state.resources).filter((a) => !stack.resources.some((r) => r.address === a))];
+  const removed: string[] = [];
+  const kept: string[] = [];
+  for (const address of inOrder) {
+    const entry = state.resources[address];
+    if (!entry) continue;
+    if (protectedAddresses.has(address) && !options.purge) {
+      kept.push(address);
+      continue;
+    }
+    log(`- destroy ${address}`);
+    await HANDLERS[entry.type].destroy(ctx, entry);
+    delete state.resources[address];
+    removed.push(address);
+    writeState(options.stateFile, state);
+  }
+  if (kept.length > 0) log(`Kept (prevent_destroy; --purge removes them): ${kept.join(', ')}`);
+  return { removed, kept };
+}
+
+function resolve(r: StackResource, known: Map<string, Record<string, unknown>>): Record<string, unknown> {
+  try {
+    return resolveValue(r.config, (path) => lookup(path, known)) as Record<string, unknown>;
+  } catch (err) {
+    if (err instanceof ExpressionError) throw new ExpressionError(`${r.address}: ${err.message}`);
+    throw err;
+  }
+}
+
+function lookup(path: string[], known: Map<string, Record<string, unknown>>): unknown {
+  const [type, name, ...rest] = path;
+  const outputs = known.get(`${type}.${name}`);
+  if (!outputs) throw new ExpressionError(`${path.join('.')} is not known yet`);
+  let value: unknown = outputs;
+  for (const key of rest) {
+    if (value === null || typeof value !== 'object' || !(key in value)) {
+      throw new ExpressionError(`${path.join('.')}: the attribute ${key} is not one the local applier provides for ${type}`);
+    }
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}

@@ -1,0 +1,32 @@
+import Docker from 'dockerode';
+import { AttributeSpec } from '../attributes';
+import { StateEntry } from '../state';
+
+export interface ApplyContext {
+  readonly docker: Docker;
+  /** The directory holding cdk.tf.json: relative paths (build contexts) start here. */
+  readonly stackDir: string;
+  /** Progress for the operator. */
+  readonly log: (line: string) => void;
+}
+
+/** One Terraform resource type, as the applier puts it on the engine. */
+export interface ResourceHandler {
+  readonly attributes: AttributeSpec;
+  /** Creates the object from its resolved configuration; returns the attributes others may reference. */
+  create(ctx: ApplyContext, address: string, config: Record<string, unknown>): Promise<Record<string, unknown>>;
+  /** Whether the object recorded in state is still there as it was created (and, for containers, running). */
+  exists(ctx: ApplyContext, entry: StateEntry): Promise<boolean>;
+  /** Removes the object; absent already is fine. */
+  destroy(ctx: ApplyContext, entry: StateEntry): Promise<void>;
+  /** A short human name for progress lines. */
+  describe(config: Record<string, unknown>): string;
+}
+
+/** Turns the provider's `labels` blocks into Docker's label map. */
+export function labelMap(labels: unknown): Record<string, string> {
+  return Object.fromEntries(((labels as { label: string; value: string }[] | undefined) ?? []).map((l) => [l.label, l.value]));
+}
+
+/** Docker answers 404 for an object that is not there. */
+export const isNotFound = (err: unknown) => (err as { statusCode?: number }).statusCode === 404;
