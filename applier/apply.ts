@@ -140,6 +140,8 @@ export interface ApplyResult {
   readonly outputs: Readonly<Record<string, Record<string, unknown>>>;
 }
 
+const GONE = 'it is gone or stopped';
+
 const hashOf = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex');
 
 /**
@@ -165,12 +167,13 @@ export async function applyStack(stack: LoadedStack, options: ApplyOptions): Pro
     if (prior && !upstream) {
       const hash = hashOf(resolve(r, known));
       if (hash !== prior.hash) reason = 'its configuration changed';
-      else if (!(await HANDLERS[r.type].exists(ctx, prior))) reason = r.type === 'tls_self_signed_cert' ? 'it is due for renewal' : 'it is gone or stopped';
+      else if (!(await HANDLERS[r.type].exists(ctx, prior))) reason = r.type === 'tls_self_signed_cert' ? 'it is due for renewal' : GONE;
       else action = 'keep';
     }
     if (action === 'keep') known.set(r.address, prior.outputs);
     else changed.add(r.address);
-    if (action === 'replace' && r.preventDestroy && r.type !== 'docker_volume') {
+    // As Terraform: replacing a prevent_destroy object that still exists is refused (one that is gone is simply made again).
+    if (action === 'replace' && r.preventDestroy && reason !== GONE) {
       throw new Error(`${r.address} has lifecycle.prevent_destroy and would be replaced (${reason}): refusing to apply`);
     }
     plan.push({ resource: r, action, reason });
@@ -181,9 +184,13 @@ export async function applyStack(stack: LoadedStack, options: ApplyOptions): Pro
   const toDestroy = [...plan.filter((p) => p.action === 'replace').map((p) => p.resource.address).reverse(), ...orphans];
   for (const address of toDestroy) {
     const entry = state.resources[address];
-    const resource = stack.resources.find((r) => r.address === address);
-    // A volume is never deleted to be re-created: the data on it is what matters.
-    if (entry.type === 'docker_volume' && (resource?.preventDestroy ?? true)) continue;
+    // A volume no longer declared is let go, not deleted: the data on it is what matters.
+    if (entry.type === 'docker_volume' && orphans.includes(address)) {
+      log(`  ${address} (${String(entry.outputs.name)}) is no longer declared: kept on the engine, forgotten by the state`);
+      delete state.resources[address];
+      writeState(options.stateFile, state);
+      continue;
+    }
     log(`- destroy ${address}`);
     await HANDLERS[entry.type].destroy(ctx, entry);
     delete state.resources[address];

@@ -36,7 +36,7 @@ export function checkAttributes(address: string, config: Record<string, unknown>
 /** Parses a Go duration as the docker provider takes it ("5s", "1m30s", "500ms") into nanoseconds. */
 export function durationNs(text: string): number {
   const units: Record<string, number> = { ns: 1, us: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-  const parts = [...text.matchAll(/([0-9.]+)(ns|us|ms|s|m|h)/g)];
+  const parts = [...text.matchAll(/([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|ms|s|m|h)/g)];
   if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) throw new UnsupportedError(`"${text}" is not a duration`);
   return Math.round(parts.reduce((sum, [, n, unit]) => sum + Number(n) * units[unit], 0));
 }

@@ -20,17 +20,33 @@ export class ExpressionError extends Error {}
 export const FUNCTIONS: Readonly<Record<string, (...args: unknown[]) => unknown>> = {
   file: (path) => {
     if (typeof path !== 'string') throw new ExpressionError('file() takes a path string');
+    let bytes: Buffer;
     try {
-      return readFileSync(path, 'utf8');
+      bytes = readFileSync(path);
     } catch (err) {
       throw new ExpressionError(`file("${path}"): ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no file exists at that path' : (err as Error).message}`);
+    }
+    // As Terraform: content that is not UTF-8 is an error (not replaced with U+FFFD), a byte order mark is kept.
+    try {
+      return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+    } catch {
+      throw new ExpressionError(`file("${path}"): the contents are not valid UTF-8`);
     }
   },
   // Sensitivity only hides values in Terraform's own output; the value is unchanged.
   sensitive: (value) => value,
-  jsonencode: (value) => JSON.stringify(value),
-  base64encode: (value) => Buffer.from(String(value), 'utf8').toString('base64'),
+  // As Terraform (Go's encoding/json): object keys sorted; <, >, &, U+2028 and U+2029 escaped.
+  jsonencode: (value) => (JSON.stringify(value, sortKeys) ?? 'null').replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
+  base64encode: (value) => {
+    if (!['string', 'number', 'boolean'].includes(typeof value)) throw new ExpressionError(`base64encode() takes a string, not ${value === null ? 'null' : typeof value}`);
+    return Buffer.from(String(value), 'utf8').toString('base64');
+  },
 };
+
+function sortKeys(_key: string, value: unknown): unknown {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
+  return Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
 
 /** Parses a string from the Terraform JSON as the template it is. */
 export function parseTemplate(text: string): Expr {
@@ -164,6 +180,12 @@ export function referencedAddresses(expr: Expr): string[] {
 
 /** Evaluates an expression; `lookup` answers references with the applied resources' attributes. */
 export function evaluate(expr: Expr, lookup: (path: string[]) => unknown): unknown {
+  const value = evaluateRaw(expr, lookup);
+  // Terraform's strings are always in Unicode normal form C (cty normalizes every string it makes).
+  return typeof value === 'string' ? value.normalize('NFC') : value;
+}
+
+function evaluateRaw(expr: Expr, lookup: (path: string[]) => unknown): unknown {
   switch (expr.kind) {
     case 'literal':
       return expr.value;

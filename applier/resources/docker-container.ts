@@ -53,13 +53,18 @@ export const dockerContainer: ResourceHandler = {
   async create(ctx, address, c) {
     const name = String(c.name);
     await removeIfPresent(ctx.docker, name);
-    const container = await ctx.docker.createContainer(createOptions(c));
+    // Created without its restart policy, which is set once it is ready: a container that
+    // fails at start then stops with its own exit code instead of looping.
+    const options = createOptions(c);
+    const restartPolicy = options.HostConfig!.RestartPolicy!;
+    const container = await ctx.docker.createContainer({ ...options, HostConfig: { ...options.HostConfig, RestartPolicy: { Name: 'no' } } });
     try {
       await container.putArchive(uploadArchive((c.upload as Upload[] | undefined) ?? []) as unknown as NodeJS.ReadableStream, { path: '/' });
       if (c.start !== false) {
         await container.start();
         await waitUntilReady(address, container, c);
       }
+      await container.update({ RestartPolicy: restartPolicy });
     } catch (err) {
       await container.remove({ force: true }).catch(() => undefined);
       throw err;
@@ -175,19 +180,23 @@ async function waitUntilReady(address: string, container: Docker.Container, c: R
   for (;;) {
     const info = await container.inspect();
     const health = info.State.Health?.Status;
-    // A restart means it exited at least once: under a restart policy it would loop forever.
-    if (!info.State.Running || info.State.Restarting || (info as { RestartCount?: number }).RestartCount) {
+    if (!info.State.Running) {
       throw new Error(`${address} (${String(c.name)}) exited with code ${info.State.ExitCode}:\n${await tail(container)}`);
     }
-    if (!wantHealthy || health === 'healthy' || health === undefined) return;
+    if (health === 'healthy') return;
+    // Nothing to wait for: running is enough once it has stayed up a moment (a command
+    // that fails at once may not have exited by the first look).
+    if ((!wantHealthy || health === undefined) && Date.now() - Date.parse(info.State.StartedAt) >= MIN_UPTIME_MS) return;
     if (health === 'unhealthy' || Date.now() > deadline) {
       const why = health === 'unhealthy' ? 'is unhealthy' : `was not healthy within ${Number(c.wait_timeout ?? 60)} s`;
       const last = info.State.Health?.Log?.slice(-1)[0]?.Output?.trim();
       throw new Error(`${address} (${String(c.name)}) ${why}${last ? ` (health check said: ${last})` : ''}:\n${await tail(container)}`);
     }
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, 250));
   }
 }
+
+const MIN_UPTIME_MS = 1500;
 
 /** The container's last log lines, indented, for an error message. */
 async function tail(container: Docker.Container): Promise<string> {

@@ -7,8 +7,9 @@ export const dockerNetwork: ResourceHandler = {
   async create(ctx, _address, c) {
     const name = String(c.name);
     // A network left by an interrupted run (same name, same stack label) is taken over.
-    const [existing] = await ctx.docker.listNetworks({ filters: { name: [name] } });
-    if (existing && existing.Name === name) return { id: existing.Id, name };
+    // The name filter matches substrings too (net finds net-old): only an exact match is taken over.
+    const existing = (await ctx.docker.listNetworks({ filters: { name: [name] } })).find((n) => n.Name === name);
+    if (existing) return { id: existing.Id, name };
     const n = await ctx.docker.createNetwork({
       Name: name,
       Driver: (c.driver as string | undefined) ?? 'bridge',
