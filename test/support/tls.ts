@@ -1,9 +1,5 @@
-/** A throwaway self-signed certificate for tests, made with node's WebCrypto and @peculiar/x509. */
-import 'reflect-metadata'; // @peculiar/x509 needs it loaded first
-import { webcrypto } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
-
-x509.cryptoProvider.set(webcrypto as never);
+/** A throwaway certificate for tests, made by the same code the applier uses for tls_self_signed_cert. */
+import { generatePrivateKey, selfSignedCertificate as applierSelfSigned } from '../../applier/resources/tls';
 
 export interface TestCertificate {
   readonly certificatePem: string;
@@ -11,18 +7,13 @@ export interface TestCertificate {
 }
 
 export async function selfSignedCertificate(hostname: string): Promise<TestCertificate> {
-  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-  const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: '01',
-    name: `CN=${hostname}`,
-    notBefore: new Date(Date.now() - 60_000),
-    notAfter: new Date(Date.now() + 86_400_000),
-    signingAlgorithm: alg,
-    keys: keys as never,
-    extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: hostname }])],
+  const key = generatePrivateKey('ECDSA', { ecdsaCurve: 'P256' });
+  const cert = await applierSelfSigned({
+    privateKeyPem: key.private_key_pem,
+    commonName: hostname,
+    dnsNames: [hostname],
+    validityPeriodHours: 24,
+    allowedUses: ['digital_signature', 'key_encipherment', 'server_auth'],
   });
-  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
-  const privateKeyPem = x509.PemConverter.encode(pkcs8, 'PRIVATE KEY');
-  return { certificatePem: cert.toString('pem'), privateKeyPem };
+  return { certificatePem: cert.certPem, privateKeyPem: key.private_key_pem };
 }
