@@ -1,6 +1,7 @@
 /**
  * The local applier: puts a synthesized cdk.tf.json on a Docker engine the
- * way `terraform apply` with the docker and tls providers would, for machines
+ * way `terraform apply` with the docker and tls providers would (and DNS
+ * records on an RFC 2136 server the way the dns provider would), for machines
  * where Terraform cannot download its providers. Resources are ordered by
  * their references, each is created from its resolved configuration, and a
  * state file remembers what was made from what, so a second run with the same
@@ -17,7 +18,9 @@ import { dockerContainer } from './resources/docker-container';
 import { dockerImage } from './resources/docker-image';
 import { dockerNetwork } from './resources/docker-network';
 import { dockerVolume } from './resources/docker-volume';
-import { ApplyContext, ResourceHandler } from './resources/handler';
+import { DNS_PROVIDER_ATTRIBUTES } from './dns/client';
+import { dnsAaaaRecordSet, dnsARecordSet, dnsCnameRecord, dnsMxRecordSet, dnsSrvRecordSet, dnsTxtRecordSet } from './resources/dns-records';
+import { ApplyContext, ResourceHandler, StackProviders } from './resources/handler';
 import { tlsPrivateKey, tlsSelfSignedCert } from './resources/tls';
 import { readState, StateEntry, writeState } from './state';
 
@@ -28,10 +31,16 @@ export const HANDLERS: Readonly<Record<string, ResourceHandler>> = {
   docker_container: dockerContainer,
   tls_private_key: tlsPrivateKey,
   tls_self_signed_cert: tlsSelfSignedCert,
+  dns_a_record_set: dnsARecordSet,
+  dns_aaaa_record_set: dnsAaaaRecordSet,
+  dns_mx_record_set: dnsMxRecordSet,
+  dns_txt_record_set: dnsTxtRecordSet,
+  dns_srv_record_set: dnsSrvRecordSet,
+  dns_cname_record: dnsCnameRecord,
 };
 
 /** The provider settings the applier understands. */
-const PROVIDERS: Record<string, readonly string[]> = { docker: ['host'], tls: [] };
+const PROVIDERS: Record<string, readonly string[]> = { docker: ['host'], tls: [], dns: ['update'] };
 
 export interface StackResource {
   /** `type.name`, as Terraform addresses it. */
@@ -40,35 +49,50 @@ export interface StackResource {
   readonly config: Record<string, unknown>;
   /** Addresses this one references or depends on. */
   readonly dependsOn: readonly string[];
+  /** The subset it takes values from (not depends_on alone): when one of these is re-created, so is it. */
+  readonly references: readonly string[];
   readonly preventDestroy: boolean;
 }
 
 export interface LoadedStack {
   readonly file: string;
   readonly dir: string;
+  /** The stack's outputs, evaluated after an apply as Terraform does. */
+  readonly outputs: Readonly<Record<string, { readonly value: unknown; readonly sensitive?: boolean }>>;
+  /** Input variables: their values come from TF_VAR_<name>, as Terraform takes them, or their default. */
+  readonly variables: Readonly<Record<string, { readonly default?: unknown; readonly sensitive?: boolean }>>;
   /** In dependency order: everything a resource references comes before it. */
   readonly resources: readonly StackResource[];
   readonly dockerHost: string;
+  /** Each provider's settings block, as declared (the dns handlers read `dns.update` from it). */
+  readonly providers: StackProviders;
 }
 
 /** Reads cdk.tf.json and refuses anything it could not apply faithfully. */
 export function loadStack(file: string): LoadedStack {
   const json = JSON.parse(readFileSync(file, 'utf8')) as {
     resource?: Record<string, Record<string, Record<string, unknown>>>;
-    provider?: Record<string, Record<string, unknown>[]>;
+    provider?: Record<string, Record<string, unknown>[] | Record<string, unknown>>;
     data?: unknown;
     module?: unknown;
+    variable?: Record<string, { default?: unknown; sensitive?: boolean; type?: string; description?: string; nullable?: boolean }>;
+    output?: Record<string, { value: unknown; sensitive?: boolean; description?: string }>;
   };
   if (json.data) throw new UnsupportedError(`${file}: data sources are not supported by the local applier`);
   if (json.module) throw new UnsupportedError(`${file}: modules are not supported by the local applier`);
   let dockerHost = 'unix:///var/run/docker.sock';
-  for (const [name, configs] of Object.entries(json.provider ?? {})) {
+  const providers: Record<string, Record<string, unknown>> = {};
+  for (const [name, declared] of Object.entries(json.provider ?? {})) {
     if (!(name in PROVIDERS)) throw new UnsupportedError(`${file}: the provider ${name} is not supported by the local applier`);
+    // cdktf writes a list of one; Terraform's JSON syntax also takes the block as an object.
+    const configs = Array.isArray(declared) ? declared : [declared];
     if (configs.length !== 1) throw new UnsupportedError(`${file}: provider aliases (${name}) are not supported by the local applier`);
     for (const key of Object.keys(configs[0])) {
       if (!PROVIDERS[name].includes(key)) throw new UnsupportedError(`${file}: provider ${name}: the setting ${key} is not supported by the local applier`);
     }
+    if (name === 'dns') checkAttributes(`${file}: provider dns`, configs[0], DNS_PROVIDER_ATTRIBUTES);
     if (name === 'docker' && configs[0].host) dockerHost = String(configs[0].host);
+    providers[name] = configs[0];
   }
   const resources: StackResource[] = [];
   for (const [type, byName] of Object.entries(json.resource ?? {})) {
@@ -79,11 +103,24 @@ export function loadStack(file: string): LoadedStack {
       checkAttributes(address, config, handler.attributes);
       const { depends_on: explicit, lifecycle } = config as { depends_on?: string[]; lifecycle?: { prevent_destroy?: boolean } };
       const body = withoutMeta(config);
-      const dependsOn = [...new Set([...referencesIn(body), ...(explicit ?? [])])].sort();
-      resources.push({ address, type, config: body, dependsOn, preventDestroy: Boolean(lifecycle?.prevent_destroy) });
+      // Variables are inputs, not resources: nothing to order them by, but they must be declared.
+      const references = [...new Set([...referencesIn(body), ...(explicit ?? [])])];
+      for (const v of references.filter((d) => d.startsWith('var.'))) {
+        if (!json.variable?.[v.slice(4)]) throw new UnsupportedError(`${file}: ${address} references ${v}, which the stack does not declare`);
+      }
+      const dependsOn = references.filter((d) => !d.startsWith('var.')).sort();
+      const valueReferences = [...new Set(referencesIn(body))].filter((d) => !d.startsWith('var.')).sort();
+      resources.push({ address, type, config: body, dependsOn, references: valueReferences, preventDestroy: Boolean(lifecycle?.prevent_destroy) });
     }
   }
-  return { file, dir: dirname(file), resources: order(resources, file), dockerHost };
+  const variables = Object.fromEntries(Object.entries(json.variable ?? {}).map(([name, v]) => [name, { default: v.default, sensitive: v.sensitive }]));
+  const outputs = json.output ?? {};
+  for (const [name, o] of Object.entries(outputs)) {
+    for (const d of referencesIn(o.value)) {
+      if (!d.startsWith('var.') && !resources.some((r) => r.address === d)) throw new UnsupportedError(`${file}: output ${name} references ${d}, which the stack does not declare`);
+    }
+  }
+  return { file, dir: dirname(file), resources: order(resources, file), dockerHost, providers, variables, outputs };
 }
 
 function withoutMeta(config: Record<string, unknown>): Record<string, unknown> {
@@ -138,6 +175,8 @@ export interface ApplyResult {
   readonly plan: readonly PlannedResource[];
   /** Attributes of every resource, by address. */
   readonly outputs: Readonly<Record<string, Record<string, unknown>>>;
+  /** The stack's own outputs (`output` blocks), evaluated. */
+  readonly stackOutputs: Readonly<Record<string, unknown>>;
 }
 
 const GONE = 'it is gone or stopped';
@@ -151,17 +190,23 @@ const hashOf = (value: unknown) => createHash('sha256').update(JSON.stringify(va
  */
 export async function applyStack(stack: LoadedStack, options: ApplyOptions): Promise<ApplyResult> {
   const log = options.log ?? (() => undefined);
-  const ctx: ApplyContext = { docker: options.docker ?? dockerFor(stack.dockerHost), stackDir: stack.dir, log };
+  const ctx: ApplyContext = { docker: options.docker ?? dockerFor(stack.dockerHost), stackDir: stack.dir, log, providers: stack.providers };
   const state = readState(options.stateFile);
   const declared = new Set(stack.resources.map((r) => r.address));
 
   // Plan: what is kept is resolved from state; anything downstream of a change is replaced.
   const known = new Map<string, Record<string, unknown>>();
+  // Input variables, as Terraform reads them: TF_VAR_<name>, else the default.
+  for (const [name, v] of Object.entries(stack.variables)) {
+    const value = process.env[`TF_VAR_${name}`] ?? v.default;
+    if (value !== undefined) known.set(`var.${name}`, { value });
+  }
   const plan: PlannedResource[] = [];
   const changed = new Set<string>();
   for (const r of stack.resources) {
     const prior = state.resources[r.address];
-    const upstream = r.dependsOn.find((d) => changed.has(d));
+    // depends_on only orders; a value taken from a re-created resource may change, so that replaces.
+    const upstream = r.references.find((d) => changed.has(d));
     let action: Action = prior ? 'replace' : 'create';
     let reason = prior && upstream ? `${upstream} changes` : undefined;
     if (prior && !upstream) {
@@ -210,7 +255,10 @@ export async function applyStack(stack: LoadedStack, options: ApplyOptions): Pro
   }
   const changes = plan.filter((p) => p.action !== 'keep').length;
   log(changes === 0 ? `No changes: ${plan.length} resources are up to date.` : `Applied: ${changes} of ${plan.length} resources created or replaced.`);
-  return { plan, outputs: Object.fromEntries(known) };
+  const stackOutputs = Object.fromEntries(
+    Object.entries(stack.outputs).map(([name, o]) => [name, resolveValue(o.value, (path) => lookup(path, known))]),
+  );
+  return { plan, outputs: Object.fromEntries(known), stackOutputs };
 }
 
 export interface DestroyOptions extends ApplyOptions {
@@ -221,7 +269,7 @@ export interface DestroyOptions extends ApplyOptions {
 /** Removes what applyStack created, dependents first; prevent_destroy resources stay unless purged. */
 export async function destroyStack(stack: LoadedStack, options: DestroyOptions): Promise<{ removed: string[]; kept: string[] }> {
   const log = options.log ?? (() => undefined);
-  const ctx: ApplyContext = { docker: options.docker ?? dockerFor(stack.dockerHost), stackDir: stack.dir, log };
+  const ctx: ApplyContext = { docker: options.docker ?? dockerFor(stack.dockerHost), stackDir: stack.dir, log, providers: stack.providers };
   const state = readState(options.stateFile);
   const protectedAddresses = new Set(stack.resources.filter((r) => r.preventDestroy).map((r) => r.address));
   const inOrder = [...stack.resources.map((r) => r.address).reverse(), ...Object.keys(state.resources).filter((a) => !stack.resources.some((r) => r.address === a))];
@@ -255,6 +303,11 @@ function resolve(r: StackResource, known: Map<string, Record<string, unknown>>):
 
 function lookup(path: string[], known: Map<string, Record<string, unknown>>): unknown {
   const [type, name, ...rest] = path;
+  if (type === 'var') {
+    if (rest.length > 0) throw new ExpressionError(`${path.join('.')}: attributes of variables are not supported by the local applier`);
+    if (!known.has(`var.${name}`)) throw new ExpressionError(`the variable ${name} has no value: set TF_VAR_${name}`);
+    return known.get(`var.${name}`)!.value;
+  }
   const outputs = known.get(`${type}.${name}`);
   if (!outputs) throw new ExpressionError(`${path.join('.')} is not known yet`);
   let value: unknown = outputs;

@@ -37,6 +37,25 @@ export const FUNCTIONS: Readonly<Record<string, (...args: unknown[]) => unknown>
   sensitive: (value) => value,
   // As Terraform (Go's encoding/json): object keys sorted; <, >, &, U+2028 and U+2029 escaped.
   jsonencode: (value) => (JSON.stringify(value, sortKeys) ?? 'null').replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
+  replace: (text, search, replacement) => {
+    const [t, f, r] = [text, search, replacement].map((v) => {
+      if (!['string', 'number', 'boolean'].includes(typeof v)) throw new ExpressionError('replace() takes strings');
+      return String(v);
+    });
+    if (f.length > 1 && f.startsWith('/') && f.endsWith('/')) throw new ExpressionError(`replace() with a regular expression (${f}) is not supported by the local applier`);
+    // As Go's strings.Replace: an empty search string matches at every character boundary.
+    if (f === '') return [...new Intl.Segmenter().segment(t)].map((g) => g.segment).reduce((out, c) => `${out}${c}${r}`, r);
+    return t.split(f).join(r);
+  },
+  // Offsets and lengths count characters as Terraform does: grapheme clusters.
+  substr: (text, offset, length) => {
+    if (typeof text !== 'string' || typeof offset !== 'number' || typeof length !== 'number') throw new ExpressionError('substr() takes a string, an offset and a length');
+    const chars = [...new Intl.Segmenter().segment(text)].map((g) => g.segment);
+    const start = offset < 0 ? chars.length + offset : offset;
+    if (start < 0 || start > chars.length) throw new ExpressionError(`substr(): offset ${offset} is out of range for a string of ${chars.length} characters`);
+    if (length < -1) throw new ExpressionError(`substr(): length ${length} is not -1 or more`);
+    return chars.slice(start, length === -1 ? undefined : start + length).join('');
+  },
   base64encode: (value) => {
     if (!['string', 'number', 'boolean'].includes(typeof value)) throw new ExpressionError(`base64encode() takes a string, not ${value === null ? 'null' : typeof value}`);
     return Buffer.from(String(value), 'utf8').toString('base64');
@@ -92,8 +111,9 @@ class Parser {
     this.skipSpace();
     const c = this.text[this.pos];
     if (c === '"') return this.stringLiteral();
-    if (/[0-9]/.test(c ?? '')) {
-      const m = /^[0-9]+(\.[0-9]+)?/.exec(this.text.slice(this.pos))!;
+    if (/[-0-9]/.test(c ?? '')) {
+      const m = /^-?[0-9]+(\.[0-9]+)?/.exec(this.text.slice(this.pos));
+      if (!m) throw this.error('a number');
       this.pos += m[0].length;
       return { kind: 'literal', value: Number(m[0]) };
     }

@@ -1,5 +1,5 @@
 /** `up` and `down`: the shipped stack, synthesized in-process and put on the engine by the local applier. */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { App } from 'cdktf';
 import { applyStack, ApplyResult, destroyStack, loadStack } from '../applier/apply';
@@ -38,6 +38,10 @@ export async function up(configPath: string, options: CommandOptions = {}): Prom
   const stack = loadStack(synthesized.stackFile);
   log(`Applying to ${stack.dockerHost}`);
   const result = await applyStack(stack, { stateFile: synthesized.stateFile, log });
+  // Outputs (zone file, MTA-STS policies, PTR reminder) next to the state, as `terraform output` would show them.
+  const outputsFile = join(dirname(synthesized.stateFile), 'outputs.json');
+  writeFileSync(outputsFile, JSON.stringify(result.stackOutputs, null, 2) + '\n', { mode: 0o600 });
+  log(`Outputs (${Object.keys(result.stackOutputs).join(', ')}): ${outputsFile}`);
   const { ports, docker } = synthesized.config;
   const published = Object.entries(ports).map(([service, port]) => `${service} ${docker.bindAddress}:${port}`);
   log(`Mail for ${synthesized.config.domains.join(', ')} at ${synthesized.config.hostname}: ${published.join(', ') || 'no ports published'}`);

@@ -13,11 +13,17 @@ import {
   DEFAULT_BIND_ADDRESS,
   DEFAULT_DOCKER_HOST,
   DEFAULT_MESSAGE_SIZE_BYTES,
+  DEFAULT_DKIM,
   DEFAULT_NAME_PREFIX,
+  DEFAULT_SPF,
+  DkimConfig,
+  DnsConfig,
+  DnsProviderName,
   MAIL_SERVICES,
   Mailbox,
   MailService,
   MailstackConfig,
+  Smarthost,
 } from './model';
 import { hashPassword } from './password';
 import * as rules from './rules';
@@ -76,11 +82,29 @@ interface RawConfig {
   domains: string[];
   mailboxes: { address: string; passwordHash?: string; passwordEnv?: string; quotaBytes?: number }[];
   aliases?: Record<string, string | string[]>;
-  relay?: { networks?: string[] };
+  relay?: { networks?: string[]; smarthost?: { host: string; port?: number; tls?: Smarthost['tls']; username?: string } };
   limits?: { messageSizeBytes?: number };
   ports?: Partial<Record<MailService, number>>;
   tls?: { certFile?: string; keyFile?: string };
   docker?: { host?: string; bindAddress?: string; namePrefix?: string };
+  dkim?: Partial<DkimConfig>;
+  dns?: RawDns;
+}
+
+interface RawDns {
+  provider?: DnsProviderName;
+  rfc2136?: { server: string; port?: number; keyName?: string; keyAlgorithm?: string };
+  cloudflare?: { zoneIds: Record<string, string> };
+  zones?: string[];
+  ttl?: number;
+  addresses?: string[];
+  mx?: boolean;
+  spf?: boolean | string;
+  dkim?: boolean;
+  dmarc?: boolean | { policy?: 'none' | 'quarantine' | 'reject'; rua?: string; adkim?: 'r' | 's'; aspf?: 'r' | 's'; percent?: number };
+  mtaSts?: boolean | { mode?: 'testing' | 'enforce' | 'none'; maxAgeSeconds?: number };
+  tlsRpt?: boolean | { rua?: string };
+  srv?: boolean;
 }
 
 function normalize(raw: RawConfig, problems: string[], options: LoadOptions): MailstackConfig {
@@ -165,16 +189,107 @@ function normalize(raw: RawConfig, problems: string[], options: LoadOptions): Ma
     namePrefix: check('docker.namePrefix', raw.docker?.namePrefix ?? DEFAULT_NAME_PREFIX, rules.checkNamePrefix),
   };
 
+  const smarthost = normalizeSmarthost(raw.relay?.smarthost, problems);
+  const dkim: DkimConfig = {
+    enabled: raw.dkim?.enabled ?? DEFAULT_DKIM.enabled,
+    selector: check('dkim.selector', raw.dkim?.selector ?? DEFAULT_DKIM.selector, rules.checkLabel),
+    keyBits: raw.dkim?.keyBits ?? DEFAULT_DKIM.keyBits,
+  };
+  const dns = normalizeDns(raw.dns, domains, hostname, problems);
+
   return {
     hostname,
     domains,
     mailboxes,
     aliases,
-    relay: { networks },
+    dkim,
+    dns,
+    relay: smarthost ? { networks, smarthost } : { networks },
     limits: { messageSizeBytes: raw.limits?.messageSizeBytes ?? DEFAULT_MESSAGE_SIZE_BYTES },
     ports,
     tls,
     docker,
+  };
+}
+
+type RawSmarthost = NonNullable<NonNullable<RawConfig['relay']>['smarthost']>;
+
+function normalizeSmarthost(raw: RawSmarthost | undefined, problems: string[]): Smarthost | undefined {
+  if (!raw) return undefined;
+  const push = (path: string, value: string | number, reason: string | undefined) => reason && problems.push(`relay.smarthost.${path}: ${JSON.stringify(value)} ${reason}`);
+  push('host', raw.host, rules.checkHost(raw.host));
+  const tls = raw.tls ?? 'starttls';
+  const port = raw.port ?? (tls === 'implicit' ? 465 : 587);
+  push('port', port, rules.checkPort(port));
+  if (raw.username !== undefined) push('username', raw.username, rules.checkSaslUsername(raw.username));
+  return { host: raw.host.toLowerCase(), port, tls, ...(raw.username !== undefined ? { username: raw.username } : {}) };
+}
+
+function normalizeDns(raw: RawDns | undefined, domains: readonly string[], hostname: string, problems: string[]): DnsConfig {
+  const provider: DnsProviderName = raw === undefined ? 'none' : (raw.provider ?? 'rfc2136');
+  const push = (path: string, value: unknown, reason: string | undefined) => reason && problems.push(`dns.${path}: ${JSON.stringify(value)} ${reason}`);
+  const zones = (raw?.zones ?? [...domains]).map((z, i) => {
+    const zone = z.toLowerCase().replace(/\.$/, '');
+    push(`zones[${i}]`, z, rules.checkDomainName(zone));
+    return zone;
+  });
+  const zoneOf = (name: string) => zones.filter((z) => name === z || name.endsWith(`.${z}`)).sort((a, b) => b.length - a.length)[0];
+  domains.forEach((d, i) => {
+    if (!rules.checkDomainName(d) && !zoneOf(d)) problems.push(`dns.zones: domain "${d}" (domains[${i}]) is in none of the zones (${zones.join(', ')})`);
+  });
+  const addresses = (raw?.addresses ?? []).map((a, i) => {
+    push(`addresses[${i}]`, a, rules.checkIpAddress(a));
+    return a;
+  });
+  if (addresses.length > 0 && !rules.checkDomainName(hostname) && !zoneOf(hostname)) {
+    problems.push(`dns.addresses: the A/AAAA records of hostname "${hostname}" belong in none of the zones (${zones.join(', ')}); add its zone to dns.zones`);
+  }
+  let rfc2136: DnsConfig['rfc2136'];
+  if (raw?.rfc2136) {
+    const r = raw.rfc2136;
+    push('rfc2136.server', r.server, rules.checkHost(r.server));
+    push('rfc2136.port', r.port ?? 53, rules.checkPort(r.port ?? 53));
+    if (r.keyName !== undefined) push('rfc2136.keyName', r.keyName, rules.checkKeyName(r.keyName));
+    rfc2136 = { server: r.server, port: r.port ?? 53, keyAlgorithm: r.keyAlgorithm ?? 'hmac-sha256', ...(r.keyName ? { keyName: r.keyName.endsWith('.') ? r.keyName : `${r.keyName}.` } : {}) };
+  } else if (provider === 'rfc2136') {
+    problems.push('dns.rfc2136: is required with provider rfc2136 (the server to send updates to)');
+  }
+  let cloudflare: DnsConfig['cloudflare'];
+  if (raw?.cloudflare) {
+    for (const [zone, id] of Object.entries(raw.cloudflare.zoneIds)) {
+      if (!zones.includes(zone.toLowerCase())) problems.push(`dns.cloudflare.zoneIds[${JSON.stringify(zone)}]: is not one of the zones (${zones.join(', ')})`);
+      if (!/^[0-9a-f]{32}$/.test(id)) problems.push(`dns.cloudflare.zoneIds[${JSON.stringify(zone)}]: ${JSON.stringify(id)} is not a Cloudflare zone id (32 hex digits)`);
+    }
+    for (const zone of zones) if (!(zone in raw.cloudflare.zoneIds)) problems.push(`dns.cloudflare.zoneIds: zone "${zone}" has no zone id`);
+    cloudflare = { zoneIds: Object.fromEntries(Object.entries(raw.cloudflare.zoneIds).map(([z, id]) => [z.toLowerCase(), id])) };
+  } else if (provider === 'cloudflare') {
+    problems.push('dns.cloudflare: is required with provider cloudflare (zoneIds)');
+  }
+  const spf = raw?.spf === undefined || raw.spf === true ? DEFAULT_SPF : raw.spf;
+  if (spf !== false) {
+    push('spf', spf, rules.checkTxtValue(spf));
+    if (!spf.startsWith('v=spf1')) problems.push(`dns.spf: ${JSON.stringify(spf)} is not an SPF record (it must start with "v=spf1")`);
+  }
+  const section = <T extends object>(value: boolean | T | undefined): T | false => (value === false ? false : value === true || value === undefined ? ({} as T) : value);
+  const dmarcRaw = section(raw?.dmarc);
+  if (dmarcRaw && dmarcRaw.rua !== undefined) push('dmarc.rua', dmarcRaw.rua, rules.checkReportAddress(dmarcRaw.rua));
+  const tlsRptRaw = section(raw?.tlsRpt);
+  if (tlsRptRaw && tlsRptRaw.rua !== undefined) push('tlsRpt.rua', tlsRptRaw.rua, rules.checkReportAddress(tlsRptRaw.rua));
+  const mtaStsRaw = section(raw?.mtaSts);
+  return {
+    provider,
+    ...(rfc2136 ? { rfc2136 } : {}),
+    ...(cloudflare ? { cloudflare } : {}),
+    zones,
+    ttl: raw?.ttl ?? 3600,
+    addresses,
+    mx: raw?.mx ?? true,
+    spf,
+    dkim: raw?.dkim ?? true,
+    dmarc: dmarcRaw && { policy: dmarcRaw.policy ?? 'quarantine', adkim: dmarcRaw.adkim ?? 'r', aspf: dmarcRaw.aspf ?? 'r', percent: dmarcRaw.percent ?? 100, ...(dmarcRaw.rua ? { rua: dmarcRaw.rua } : {}) },
+    mtaSts: mtaStsRaw && { mode: mtaStsRaw.mode ?? 'testing', maxAgeSeconds: mtaStsRaw.maxAgeSeconds ?? 604800 },
+    tlsRpt: tlsRptRaw && (tlsRptRaw.rua ? { rua: tlsRptRaw.rua } : {}),
+    srv: raw?.srv ?? true,
   };
 }
 

@@ -30,14 +30,56 @@ export interface MailstackConfig {
   readonly mailboxes: readonly Mailbox[];
   /** Alias (address or `@domain`) to its targets. */
   readonly aliases: Readonly<Record<string, readonly string[]>>;
-  readonly relay: { readonly networks: readonly string[] };
+  readonly relay: { readonly networks: readonly string[]; readonly smarthost?: Smarthost };
   readonly limits: { readonly messageSizeBytes: number };
   /** Host port per published service. */
   readonly ports: Readonly<Partial<Record<MailService, number>>>;
   /** Absolute paths when the operator brings a certificate; empty for a self-signed one. */
   readonly tls: { readonly certFile?: string; readonly keyFile?: string };
   readonly docker: { readonly host: string; readonly bindAddress: string; readonly namePrefix: string };
+  readonly dkim: DkimConfig;
+  readonly dns: DnsConfig;
 }
+
+/** All non-local mail goes through this relay. Its password is a Terraform variable (TF_VAR_smarthost_password). */
+export interface Smarthost {
+  readonly host: string;
+  readonly port: number;
+  readonly tls: 'starttls' | 'implicit' | 'none';
+  readonly username?: string;
+}
+
+export interface DkimConfig {
+  readonly enabled: boolean;
+  readonly selector: string;
+  readonly keyBits: 1024 | 2048 | 3072 | 4096;
+}
+
+export type DnsProviderName = 'rfc2136' | 'cloudflare' | 'none';
+
+export interface DnsConfig {
+  readonly provider: DnsProviderName;
+  readonly rfc2136?: { readonly server: string; readonly port: number; readonly keyName?: string; readonly keyAlgorithm: string };
+  readonly cloudflare?: { readonly zoneIds: Readonly<Record<string, string>> };
+  /** Zones records go to (the longest one containing a name). */
+  readonly zones: readonly string[];
+  readonly ttl: number;
+  /** Public addresses of the mail host. */
+  readonly addresses: readonly string[];
+  readonly mx: boolean;
+  /** The SPF record, or false for none. */
+  readonly spf: string | false;
+  readonly dkim: boolean;
+  /** rua undefined: postmaster@<domain>. */
+  readonly dmarc: false | { readonly policy: 'none' | 'quarantine' | 'reject'; readonly rua?: string; readonly adkim: 'r' | 's'; readonly aspf: 'r' | 's'; readonly percent: number };
+  readonly mtaSts: false | { readonly mode: 'testing' | 'enforce' | 'none'; readonly maxAgeSeconds: number };
+  /** rua undefined: postmaster@<domain>. */
+  readonly tlsRpt: false | { readonly rua?: string };
+  readonly srv: boolean;
+}
+
+export const DEFAULT_SPF = 'v=spf1 mx -all';
+export const DEFAULT_DKIM: DkimConfig = { enabled: true, selector: 'mailstack', keyBits: 2048 };
 
 export const DEFAULT_MESSAGE_SIZE_BYTES = 26214400;
 export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';

@@ -125,3 +125,37 @@ export function checkFilePath(value: string): string | undefined {
   }
   return undefined;
 }
+
+/** A DNS label such as a DKIM selector. */
+export function checkLabel(value: string): string | undefined {
+  return DOMAIN_LABEL.test(value) ? undefined : 'is not a DNS label (lowercase letters, digits and inner hyphens, at most 63)';
+}
+
+/** A host to connect to: an IP address or a host name (one label is fine: a container on the same network). */
+export function checkHost(value: string): string | undefined {
+  if (isIP(value)) return undefined;
+  return value.length <= 253 && value.split('.').every((l) => DOMAIN_LABEL.test(l)) ? undefined : 'is not a host name or IP address';
+}
+
+/** A report address (DMARC rua, TLS-RPT): anything mail can reach, but nothing that breaks a TXT record. */
+export function checkReportAddress(value: string): string | undefined {
+  return /^[A-Za-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}$/.test(value) ? undefined : 'is not an email address usable in a report URI';
+}
+
+/** A TXT value we publish as given (an SPF record): printable ASCII, no quotes or backslashes. */
+export function checkTxtValue(value: string): string | undefined {
+  if (!/^[\x20-\x7e]+$/.test(value) || /["\\]/.test(value)) return 'is not a TXT value (printable ASCII, no quotes or backslashes)';
+  if (value.length > 450) return 'is longer than 450 characters';
+  return undefined;
+}
+
+/** A SASL user name for the smarthost: no whitespace or ':' (the password map's separator). */
+export function checkSaslUsername(value: string): string | undefined {
+  return /^[A-Za-z0-9._@+=-]{1,128}$/.test(value) ? undefined : 'is not a usable SASL user name (letters, digits, . _ @ + = -)';
+}
+
+/** A TSIG key name (a domain name, trailing dot optional). */
+export function checkKeyName(value: string): string | undefined {
+  const name = value.replace(/\.$/, '');
+  return name.split('.').every((l) => DOMAIN_LABEL.test(l)) ? undefined : 'is not a TSIG key name';
+}

@@ -4,7 +4,7 @@ import { Lazy } from 'cdktf';
 import { Construct } from 'constructs';
 import { renderDovecotConf } from '../render/dovecot-conf';
 import { renderPasswdFile } from '../render/dovecot-passwd-file';
-import { DOVECOT_PASSWD_FILE, DOVECOT_SOCKET_DIR, MAIL_DIR, TLS_CERT_FILE, TLS_KEY_FILE } from '../render/layout';
+import { DOVECOT_PASSWD_FILE, SOCKET_DIR, MAIL_DIR, TLS_CERT_FILE, TLS_KEY_FILE } from '../render/layout';
 import { MailSystemModel } from '../render/model';
 import { MailCertificate } from './mail-certificate';
 import { mailContainer } from './mail-container';
@@ -62,7 +62,7 @@ export class Dovecot extends Construct {
       bindAddress: props.bindAddress ?? '0.0.0.0',
       volumes: [
         { volume: props.volumes.mail, containerPath: MAIL_DIR },
-        { volume: props.volumes.sockets, containerPath: DOVECOT_SOCKET_DIR },
+        { volume: props.volumes.sockets, containerPath: SOCKET_DIR },
       ],
       files: [
         { path: '/etc/dovecot/dovecot.conf', content: render(renderDovecotConf) },

@@ -1,6 +1,7 @@
 import { Container, ContainerUpload } from '@cdktf/provider-docker/lib/container';
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { Volume } from '@cdktf/provider-docker/lib/volume';
+import { Lazy } from 'cdktf';
 import { Construct } from 'constructs';
 import { CONTAINER_PORTS, MailService } from '../config/model';
 
@@ -14,7 +15,7 @@ export interface MailFile {
 
 export interface MailContainerOptions {
   readonly name: string;
-  readonly role: 'postfix' | 'dovecot';
+  readonly role: 'postfix' | 'dovecot' | 'opendkim';
   readonly namePrefix: string;
   readonly imageId: string;
   readonly hostname: string;
@@ -23,7 +24,8 @@ export interface MailContainerOptions {
   readonly ports: Partial<Record<MailService, number>>;
   readonly bindAddress: string;
   readonly volumes: readonly { readonly volume: Volume; readonly containerPath: string }[];
-  readonly files: readonly MailFile[];
+  /** A function when the list is only known at synth time (files per domain added later). */
+  readonly files: readonly MailFile[] | (() => readonly MailFile[]);
   readonly dependsOn?: Construct[];
   readonly provider?: DockerProvider;
 }
@@ -34,7 +36,10 @@ export interface MailContainerOptions {
  * Terraform waits for it to be healthy.
  */
 export function mailContainer(scope: Construct, id: string, o: MailContainerOptions): Container {
-  const upload: ContainerUpload[] = o.files.map((f) => ({ file: f.path, content: f.content, permissions: f.permissions ?? '0644' }));
+  const toUpload = (files: readonly MailFile[]): ContainerUpload[] => files.map((f) => ({ file: f.path, content: f.content, permissions: f.permissions ?? '0644' }));
+  const files = o.files;
+  // Produced blocks are not renamed by cdktf: their keys are already Terraform's (file, content, permissions).
+  const upload = typeof files === 'function' ? (Lazy.anyValue({ produce: () => toUpload(files()) }) as unknown as ContainerUpload[]) : toUpload(files);
   return new Container(scope, id, {
     provider: o.provider,
     name: o.name,

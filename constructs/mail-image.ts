@@ -11,7 +11,7 @@ export const IMAGES_DIR = join(__dirname, '..', 'images');
 
 export interface MailImageProps {
   /** Directory of the image under `images/` (e.g. `postfix`). */
-  readonly imageName: 'postfix' | 'dovecot';
+  readonly imageName: 'postfix' | 'dovecot' | 'opendkim';
   /** Prefix of the image name. */
   readonly namePrefix: string;
   /**

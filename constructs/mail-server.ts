@@ -1,12 +1,16 @@
 import { Network } from '@cdktf/provider-docker/lib/network';
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { TlsProvider } from '@cdktf/provider-tls/lib/provider';
+import { TerraformVariable } from 'cdktf';
 import { Construct } from 'constructs';
 import { checkMailDirectory } from '../config/consistency';
-import { DEFAULT_MESSAGE_SIZE_BYTES, Mailbox } from '../config/model';
+import { DEFAULT_MESSAGE_SIZE_BYTES, DnsConfig, Mailbox, Smarthost } from '../config/model';
 import * as rules from '../config/rules';
 import { MailSystemModel } from '../render/model';
+import { Dkim } from './dkim';
+import { IDnsBackend } from './dns/backend';
 import { Dovecot, DovecotPorts } from './dovecot';
+import { MailDns } from './mail-dns';
 import { MailCertificate } from './mail-certificate';
 import { MailVolumes } from './mail-volumes';
 import { IMailSystem, Postfix, PostfixPorts } from './postfix';
@@ -52,6 +56,18 @@ export interface MailServerProps {
   readonly dockerProvider?: DockerProvider;
   /** @default the stack's default tls provider */
   readonly tlsProvider?: TlsProvider;
+  /** DKIM signing with OpenDKIM, a key per domain; false turns it off. @default { selector: 'mailstack', keyBits: 2048 } */
+  readonly dkim?: { readonly selector?: string; readonly keyBits?: 1024 | 2048 | 3072 | 4096 } | false;
+  /** The DNS records to declare; with `dnsBackend`, where to publish them. @default no DNS records */
+  readonly dns?: DnsConfig;
+  /** @default none: the records are only written to the zone_file output */
+  readonly dnsBackend?: IDnsBackend;
+  /**
+   * Send all non-local mail through this relay. With a username, the password is the
+   * sensitive Terraform variable `smarthost_password` (TF_VAR_smarthost_password).
+   * @default direct delivery
+   */
+  readonly smarthost?: Smarthost;
 }
 
 /**
@@ -66,6 +82,13 @@ export class MailServer extends Construct implements IMailSystem {
   public readonly postfix: Postfix;
   public readonly hostname: string;
   public readonly namePrefix: string;
+  /** Set unless DKIM is off. */
+  public readonly dkim?: Dkim;
+  /** Set when `dns` is given. */
+  public readonly dns?: MailDns;
+  /** Set when the smarthost needs a password. */
+  public readonly smarthostPassword?: TerraformVariable;
+  private readonly smarthost?: Smarthost;
 
   private readonly domains: string[] = [];
   private readonly mailboxes = new Map<string, Mailbox>();
@@ -100,6 +123,47 @@ export class MailServer extends Construct implements IMailSystem {
       privateKeyPem: props.certificate?.privateKeyPem,
       provider: props.tlsProvider,
     });
+    if (props.smarthost) {
+      const s = props.smarthost;
+      must('smarthost host', s.host, rules.checkHost);
+      if (rules.checkPort(s.port)) throw new Error(`smarthost port ${s.port} ${rules.checkPort(s.port)}`);
+      if (s.username !== undefined) must('smarthost username', s.username, rules.checkSaslUsername);
+      this.smarthost = { ...s };
+      if (s.username !== undefined) {
+        this.smarthostPassword = new TerraformVariable(this, 'SmarthostPassword', {
+          type: 'string',
+          sensitive: true,
+          nullable: false,
+          description: `Password of ${s.username} at the smarthost ${s.host} (set TF_VAR_smarthost_password).`,
+        });
+        // A fixed name, so the environment variable is TF_VAR_smarthost_password wherever the construct sits.
+        this.smarthostPassword.overrideLogicalId('smarthost_password');
+      }
+    }
+    if (props.dkim !== false) {
+      this.dkim = new Dkim(this, 'Dkim', {
+        namePrefix: this.namePrefix,
+        hostname: this.hostname,
+        networkName: this.network.name,
+        volumes: this.volumes,
+        internalNetworks: this.relayNetworks,
+        selector: props.dkim?.selector,
+        keyBits: props.dkim?.keyBits,
+        baseImage: props.baseImage,
+        dockerProvider,
+        tlsProvider: props.tlsProvider,
+      });
+    }
+    if (props.dns) {
+      const dkim = this.dkim;
+      this.dns = new MailDns(this, 'Dns', {
+        hostname: this.hostname,
+        dns: props.dns,
+        ports: props.ports ?? {},
+        backend: props.dnsBackend,
+        dkim: dkim && { selector: dkim.selector, txtRecord: (d) => dkim.txtRecord(d) },
+      });
+    }
     const common = {
       system: this,
       namePrefix: this.namePrefix,
@@ -116,7 +180,8 @@ export class MailServer extends Construct implements IMailSystem {
     this.postfix = new Postfix(this, 'Postfix', {
       ...common,
       ports: { smtp: ports.smtp, submission: ports.submission, submissions: ports.submissions },
-      dependsOn: [this.dovecot.container],
+      smarthostPassword: this.smarthostPassword?.stringValue,
+      dependsOn: [this.dovecot.container, ...(this.dkim ? [this.dkim.container] : [])],
     });
 
     for (const d of props.domains ?? []) this.addDomain(d);
@@ -136,6 +201,8 @@ export class MailServer extends Construct implements IMailSystem {
     const d = must('domain', domain.toLowerCase(), rules.checkDomainName);
     if (this.domains.includes(d)) throw new Error(`domain "${d}" is already added`);
     this.domains.push(d);
+    this.dkim?.addDomain(d);
+    this.dns?.addDomain(d);
   }
 
   public addMailbox(options: MailboxOptions): void {
@@ -167,6 +234,8 @@ export class MailServer extends Construct implements IMailSystem {
       aliases: Object.fromEntries(this.aliases),
       relayNetworks: [...this.relayNetworks],
       messageSizeBytes: this.messageSizeBytes,
+      dkimSigning: this.dkim !== undefined,
+      ...(this.smarthost ? { smarthost: this.smarthost } : {}),
     };
   }
 }

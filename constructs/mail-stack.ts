@@ -3,7 +3,23 @@ import { TlsProvider } from '@cdktf/provider-tls/lib/provider';
 import { Fn, TerraformOutput, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { MailstackConfig } from '../config/model';
+import { DnsConfig } from '../config/model';
+import { IDnsBackend } from './dns/backend';
+import { CloudflareBackend } from './dns/cloudflare';
+import { Rfc2136Backend } from './dns/rfc2136';
 import { MailServer } from './mail-server';
+
+/** The backend the config names; none publishes nothing (the zone_file output remains). */
+function dnsBackend(scope: Construct, dns: DnsConfig): IDnsBackend | undefined {
+  switch (dns.provider) {
+    case 'rfc2136':
+      return new Rfc2136Backend(scope, { ...dns.rfc2136! });
+    case 'cloudflare':
+      return new CloudflareBackend(scope, { zoneIds: dns.cloudflare!.zoneIds });
+    case 'none':
+      return undefined;
+  }
+}
 
 /**
  * The stack `main.ts` synthesizes from mailstack.yaml: the docker and tls
@@ -17,6 +33,7 @@ export class MailStack extends TerraformStack {
     super(scope, id);
     const dockerProvider = new DockerProvider(this, 'Docker', { host: config.docker.host });
     const tlsProvider = new TlsProvider(this, 'Tls');
+    // Only the config decides between the backends; their providers sit in the stack itself.
     const { certFile, keyFile } = config.tls;
     this.mailServer = new MailServer(this, 'MailServer', {
       hostname: config.hostname,
@@ -32,6 +49,10 @@ export class MailStack extends TerraformStack {
       certificate: certFile && keyFile ? { certificatePem: Fn.file(certFile), privateKeyPem: Fn.sensitive(Fn.file(keyFile)) } : undefined,
       dockerProvider,
       tlsProvider,
+      dkim: config.dkim.enabled && { selector: config.dkim.selector, keyBits: config.dkim.keyBits },
+      dns: config.dns,
+      dnsBackend: dnsBackend(this, config.dns),
+      smarthost: config.relay.smarthost,
     });
     new TerraformOutput(this, 'hostname', { value: config.hostname, description: 'The mail host (MX target).' });
     new TerraformOutput(this, 'ports', { value: config.ports, description: 'Published host port per service.' });

@@ -4,11 +4,12 @@ import { Lazy } from 'cdktf';
 import { Construct } from 'constructs';
 import { POSTFIX_MAPS, POSTFIX_QUEUE_DIR, POSTFIX_SOCKET_DIR, TLS_CERT_FILE, TLS_KEY_FILE } from '../render/layout';
 import { MailSystemModel } from '../render/model';
-import { renderMainCf } from '../render/postfix-main-cf';
+import { renderMainCf, smarthostNexthop } from '../render/postfix-main-cf';
+import type { Smarthost } from '../config/model';
 import { renderMasterCf } from '../render/postfix-master-cf';
 import { renderVirtualAliasMaps, renderVirtualMailboxDomains, renderVirtualMailboxMaps } from '../render/postfix-maps';
 import { MailCertificate } from './mail-certificate';
-import { mailContainer } from './mail-container';
+import { mailContainer, MailFile } from './mail-container';
 import { terraformLiteral } from './terraform-literal';
 import { MailImage } from './mail-image';
 import { MailVolumes } from './mail-volumes';
@@ -41,6 +42,8 @@ export interface PostfixProps {
   readonly bindAddress?: string;
   /** @default 'debian:bookworm-slim' */
   readonly baseImage?: string;
+  /** The smarthost password (a sensitive Terraform variable's value), when the model's smarthost logs in. */
+  readonly smarthostPassword?: string;
   /** Constructs the container starts after (dovecot, whose sockets it uses). @default [] */
   readonly dependsOn?: Construct[];
   /** @default the stack's default docker provider */
@@ -77,9 +80,17 @@ export class Postfix extends Construct {
         { path: POSTFIX_MAPS.virtualAliasMaps, content: render(renderVirtualAliasMaps) },
         { path: TLS_CERT_FILE, content: props.certificate.certificatePem },
         { path: TLS_KEY_FILE, content: props.certificate.privateKeyPem, permissions: '0600' },
+        ...saslPasswordFile(props.system.model.smarthost, props.smarthostPassword),
       ],
       dependsOn: props.dependsOn,
       provider: props.provider,
     });
   }
+}
+
+/** The smarthost's login, `[host]:port user:password`; the password is only known at apply time. */
+function saslPasswordFile(smarthost: Smarthost | undefined, password: string | undefined): MailFile[] {
+  if (!smarthost?.username) return [];
+  if (password === undefined) throw new Error('the smarthost has a username but no password variable');
+  return [{ path: POSTFIX_MAPS.saslPasswords, content: `${terraformLiteral(`${smarthostNexthop(smarthost)} ${smarthost.username}:`)}${password}\n`, permissions: '0600' }];
 }

@@ -1,7 +1,7 @@
 /** Renders dovecot.conf (dovecot 2.3): one file, no conf.d. */
 import {
   DOVECOT_PASSWD_FILE,
-  DOVECOT_SOCKET_DIR,
+  SOCKET_DIR,
   INTERMEDIATE_CIPHERS,
   MAIL_DIR,
   TLS_CERT_FILE,
@@ -98,14 +98,14 @@ service pop3-login {
 # Postfix delivers over LMTP and authenticates SMTP clients over SASL, both
 # through unix sockets on the volume shared with the postfix container.
 service lmtp {
-  unix_listener ${DOVECOT_SOCKET_DIR}/lmtp {
+  unix_listener ${SOCKET_DIR}/lmtp {
     mode = 0600
     user = postfix
     group = postfix
   }
 }
 service auth {
-  unix_listener ${DOVECOT_SOCKET_DIR}/auth {
+  unix_listener ${SOCKET_DIR}/auth {
     mode = 0660
     user = postfix
     group = postfix

@@ -4,12 +4,12 @@
  */
 
 /** The shared socket volume as dovecot sees it. */
-export const DOVECOT_SOCKET_DIR = '/run/mailstack/sockets';
+export const SOCKET_DIR = '/run/mailstack/sockets';
 /** The same volume inside postfix's queue directory (so it works chrooted or not). */
-export const POSTFIX_SOCKET_DIR = '/var/spool/postfix/private/dovecot';
+export const POSTFIX_SOCKET_DIR = '/var/spool/postfix/private/mailstack';
 /** Socket paths relative to postfix's queue_directory, as main.cf wants them. */
-export const POSTFIX_LMTP_SOCKET = 'private/dovecot/lmtp';
-export const POSTFIX_AUTH_SOCKET = 'private/dovecot/auth';
+export const POSTFIX_LMTP_SOCKET = 'private/mailstack/lmtp';
+export const POSTFIX_AUTH_SOCKET = 'private/mailstack/auth';
 
 export const POSTFIX_QUEUE_DIR = '/var/spool/postfix';
 /** The mail volume: one Maildir per mailbox under <domain>/<user>. */
@@ -22,6 +22,7 @@ export const POSTFIX_MAPS = {
   virtualMailboxDomains: '/etc/postfix/virtual_mailbox_domains',
   virtualMailboxMaps: '/etc/postfix/virtual_mailbox_maps',
   virtualAliasMaps: '/etc/postfix/virtual_alias_maps',
+  saslPasswords: '/etc/postfix/sasl_passwords',
 } as const;
 
 export const DOVECOT_PASSWD_FILE = '/etc/dovecot/users';

@@ -1,5 +1,5 @@
 /** What the renderers need to know about the mail system: plain data, no tokens. */
-import type { Mailbox } from '../config/model';
+import type { Mailbox, Smarthost } from '../config/model';
 
 export interface MailSystemModel {
   /** FQDN of the mail host. */
@@ -11,6 +11,10 @@ export interface MailSystemModel {
   /** Networks (CIDR) that may relay without authentication. */
   readonly relayNetworks: readonly string[];
   readonly messageSizeBytes: number;
+  /** Mail passes through the OpenDKIM milter. */
+  readonly dkimSigning: boolean;
+  /** All non-local mail goes through this relay. */
+  readonly smarthost?: Smarthost;
 }
 
 /** Sorted copy, for output that does not depend on the order of the input. */

@@ -1,10 +1,12 @@
 /** Renders postfix's main.cf. */
 import { mynetworksEntry } from '../config/rules';
+import type { Smarthost } from '../config/model';
 import {
   INTERMEDIATE_CIPHERS,
   POSTFIX_AUTH_SOCKET,
   POSTFIX_LMTP_SOCKET,
   POSTFIX_MAPS,
+  POSTFIX_SOCKET_DIR,
   TLS_CERT_FILE,
   TLS_KEY_FILE,
 } from './layout';
@@ -14,6 +16,7 @@ import { MailSystemModel } from './model';
 export const RECIPIENT_DELIMITER = '+';
 
 export function renderMainCf(model: MailSystemModel): string {
+  const smarthost = model.smarthost;
   const mynetworks = ['127.0.0.0/8', '[::1]/128', ...model.relayNetworks.map(mynetworksEntry)];
   const params: [string, string][] = [
     ['compatibility_level', '3.6'],
@@ -78,13 +81,47 @@ export function renderMainCf(model: MailSystemModel): string {
     ['smtpd_tls_loglevel', '1'],
     ['smtpd_tls_session_cache_database', 'btree:${data_directory}/smtpd_scache'],
 
-    // TLS out: opportunistic, verified against the system's CAs when asked.
-    ['smtp_tls_security_level', 'may'],
+    // TLS out: opportunistic for direct delivery; required to a smarthost unless told otherwise.
+    ['smtp_tls_security_level', smarthost ? (smarthost.tls === 'none' ? 'may' : 'encrypt') : 'may'],
     ['smtp_tls_CAfile', '/etc/ssl/certs/ca-certificates.crt'],
     ['smtp_tls_loglevel', '1'],
     ['smtp_tls_session_cache_database', 'btree:${data_directory}/smtp_scache'],
+    ...smarthostParameters(smarthost),
+    ...(model.dkimSigning ? milterParameters() : []),
   ];
   return renderParameters('main.cf', params);
+}
+
+/** relayhost and its SASL login; the password map is uploaded separately (it holds a secret). */
+function smarthostParameters(smarthost: Smarthost | undefined): [string, string][] {
+  if (!smarthost) return [];
+  const params: [string, string][] = [['relayhost', smarthostNexthop(smarthost)]];
+  if (smarthost.tls === 'implicit') params.push(['smtp_tls_wrappermode', 'yes']);
+  if (smarthost.username) {
+    params.push(
+      ['smtp_sasl_auth_enable', 'yes'],
+      ['smtp_sasl_password_maps', `texthash:${POSTFIX_MAPS.saslPasswords}`],
+      ['smtp_sasl_security_options', 'noanonymous'],
+      ['smtp_sasl_tls_security_options', 'noanonymous'],
+    );
+  }
+  return params;
+}
+
+/** `[host]:port`: brackets turn off the MX lookup, as a smarthost wants. */
+export const smarthostNexthop = (s: Smarthost) => `[${s.host}]:${s.port}`;
+
+/**
+ * DKIM signing through OpenDKIM. If the milter is down, mail from port 25 is
+ * still accepted (inbound needs no signature); submission overrides this to
+ * tempfail in master.cf, so nothing leaves unsigned.
+ */
+function milterParameters(): [string, string][] {
+  return [
+    ['smtpd_milters', `unix:${POSTFIX_SOCKET_DIR}/opendkim.sock`],
+    ['non_smtpd_milters', '$smtpd_milters'],
+    ['milter_default_action', 'accept'],
+  ];
 }
 
 /** One line per parameter; a duplicate key is a bug (postfix warns, and postlogd can deadlock). */

@@ -17,6 +17,7 @@ submission inet  n       -       n       -       -       smtpd
   -o smtpd_client_restrictions=permit_sasl_authenticated,reject
   -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
   -o milter_macro_daemon_name=ORIGINATING
+  -o milter_default_action=tempfail
 # Submission over implicit TLS (RFC 8314).
 submissions inet n       -       n       -       -       smtpd
   -o syslog_name=postfix/submissions
@@ -25,6 +26,7 @@ submissions inet n       -       n       -       -       smtpd
   -o smtpd_client_restrictions=permit_sasl_authenticated,reject
   -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
   -o milter_macro_daemon_name=ORIGINATING
+  -o milter_default_action=tempfail
 `;
 
 const INTERNAL_SERVICES = `\

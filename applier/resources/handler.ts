@@ -8,7 +8,12 @@ export interface ApplyContext {
   readonly stackDir: string;
   /** Progress for the operator. */
   readonly log: (line: string) => void;
+  /** Each provider's settings block from the stack (`provider.<name>`), for handlers that talk to more than the engine (dns). */
+  readonly providers?: StackProviders;
 }
+
+/** The one configuration block of each provider the stack declares, by provider name. */
+export type StackProviders = Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 
 /** One Terraform resource type, as the applier puts it on the engine. */
 export interface ResourceHandler {

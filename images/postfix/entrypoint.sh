@@ -19,8 +19,8 @@ chmod 0600 "$key"
 
 # The queue volume may be new (empty) or from an older image: fix ownership.
 postfix set-permissions >/dev/null 2>&1 || true
-# The dovecot socket volume is mounted inside private/, which postfix checks.
-chown postfix:postfix /var/spool/postfix/private/dovecot
+# The shared socket volume (dovecot, opendkim) is mounted inside private/, which postfix checks.
+chown postfix:postfix /var/spool/postfix/private/mailstack
 
 if ! warnings=$(postconf -n 2>&1 >/dev/null); then fail "postconf: $warnings"; fi
 [ -z "$warnings" ] || fail "postconf: $warnings"

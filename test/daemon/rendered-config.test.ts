@@ -4,6 +4,8 @@
  * doveconf -n must pass with no warning), then lookups through the maps and
  * the passwd-file as postfix and dovecot perform them.
  */
+import { parseTemplate } from '../../applier/expressions';
+import { generatePrivateKey } from '../../applier/resources/tls';
 import { TLS_CERT_FILE, TLS_KEY_FILE } from '../../render/layout';
 import { ensureImage, FileToPut, runInImage } from '../support/docker';
 import { BASE_YAML, synthYaml, uploadsOf } from '../support/synth';
@@ -71,7 +73,7 @@ describe.each([
     expect(r.stderr).toBe('');
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toMatch(/^smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination$/m);
-    expect(r.stdout).toMatch(/^virtual_transport = lmtp:unix:private\/dovecot\/lmtp$/m);
+    expect(r.stdout).toMatch(/^virtual_transport = lmtp:unix:private\/mailstack\/lmtp$/m);
     expect(r.stdout).toMatch(/^submission +inet .*smtpd_tls_security_level=encrypt/m);
     expect(r.stdout).toMatch(/^submissions +inet .*smtpd_tls_wrappermode=yes/m);
   });
@@ -165,6 +167,32 @@ describe('dovecot verifies the passwords the stack declares', () => {
       '/var/mail/lists.example.net/carol.smith',
       'unknown user: 67', // EX_NOUSER
       "passdb: alice@example.test auth succeeded",
+    ]);
+  });
+});
+
+describe('opendkim accepts the rendered configuration', () => {
+  it('passes its entrypoint checks (opendkim -n) with a real key and signs only for the mail domains', async () => {
+    const opendkimImage = await ensureImage('opendkim');
+    const { json } = synthYaml(MAXIMAL_YAML, { env: { BOB_PASSWORD: 'b0b' } });
+    const container = Object.values(json.resource.docker_container).find((c) => c.name === 'maximal-opendkim')!;
+    const files: Record<string, FileToPut> = {};
+    for (const u of container.upload as { file: string; content: string; permissions: string }[]) {
+      const expr = parseTemplate(u.content);
+      // Keys are Terraform references at synth: put real ones in their place.
+      const content = expr.kind === 'literal' ? String(expr.value) : generatePrivateKey('RSA', { rsaBits: 2048 }).private_key_pem;
+      files[u.file] = { content, mode: parseInt(u.permissions, 8) };
+    }
+    const r = await runInImage(opendkimImage, ['bash', '-c', 'cat /etc/opendkim/SigningTable; stat -c "%U %a" /etc/opendkim/keys/example.org.private'], files);
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.trim().split('\n')).toEqual([
+      // OpenDKIM logs through syslog; the entrypoint's syslogd hands it to the container log.
+      expect.stringMatching(/syslogd started/),
+      '*@example.org mailstack._domainkey.example.org',
+      '*@example.test mailstack._domainkey.example.test',
+      '*@lists.example.net mailstack._domainkey.lists.example.net',
+      'postfix 600',
     ]);
   });
 });

@@ -13,10 +13,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import Docker from 'dockerode';
 import { applyStack, ApplyResult, destroyStack, loadStack } from '../../applier/apply';
 import { readState } from '../../applier/state';
+import { execIn } from '../support/docker';
 
 jest.setTimeout(120_000);
 
@@ -137,26 +137,7 @@ async function freePort(): Promise<number> {
 }
 
 /** Runs a shell script in a running container. */
-async function sh(container: string, script: string): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  const exec = await docker.getContainer(container).exec({ Cmd: ['sh', '-c', script], AttachStdout: true, AttachStderr: true });
-  const stream = await exec.start({ hijack: true, stdin: false });
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  const sink = (into: Buffer[]) =>
-    new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        into.push(chunk);
-        done();
-      },
-    });
-  await new Promise<void>((resolve, reject) => {
-    docker.modem.demuxStream(stream, sink(out), sink(err));
-    stream.on('end', () => resolve());
-    stream.on('error', reject);
-  });
-  const { ExitCode } = await exec.inspect();
-  return { exitCode: ExitCode ?? -1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
-}
+const sh = (container: string, script: string) => execIn(container, ['sh', '-c', script]);
 
 async function readIn(container: string, path: string): Promise<{ mode: string; content: string }> {
   const stat = await sh(container, `stat -c %a '${path}'`);

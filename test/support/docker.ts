@@ -6,6 +6,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import Docker from 'dockerode';
 import { pack } from 'tar-stream';
 import { hashContext, IMAGES_DIR } from '../../constructs/mail-image';
@@ -13,11 +14,18 @@ import { hashContext, IMAGES_DIR } from '../../constructs/mail-image';
 export const docker = new Docker();
 export const BASE_IMAGE = process.env.MAILSTACK_BASE_IMAGE ?? 'debian:bookworm-slim';
 
-export async function ensureImage(name: 'postfix' | 'dovecot'): Promise<string> {
-  const dir = join(IMAGES_DIR, name);
-  const tag = `mailstack-test-${name}:${hashContext(dir, BASE_IMAGE)}`;
+/** The module's own images, tagged by the same context hash the stack uses. */
+export async function ensureImage(name: 'postfix' | 'dovecot' | 'opendkim'): Promise<string> {
+  const tag = await ensureTestImage(join(IMAGES_DIR, name), `mailstack-test-${name}`);
+  return (await docker.getImage(tag).inspect()).Id;
+}
+
+/** Builds an image from a directory unless one of the same context is there; returns its tag. */
+export async function ensureTestImage(dir: string, repository: string): Promise<string> {
+  const tag = `${repository}:${hashContext(dir, BASE_IMAGE)}`;
   try {
-    return (await docker.getImage(tag).inspect()).Id;
+    await docker.getImage(tag).inspect();
+    return tag;
   } catch {
     // not built yet
   }
@@ -29,7 +37,29 @@ export async function ensureImage(name: 'postfix' | 'dovecot'): Promise<string> 
       else resolve();
     }),
   );
-  return (await docker.getImage(tag).inspect()).Id;
+  return tag;
+}
+
+/** Runs a command in a running container; stdout and stderr separated. */
+export async function execIn(container: string, cmd: string[]): Promise<RunResult> {
+  const e = await docker.getContainer(container).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+  const stream = await e.start({ hijack: true, stdin: false });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const sink = (into: Buffer[]) =>
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        into.push(chunk);
+        done();
+      },
+    });
+  await new Promise<void>((resolve, reject) => {
+    docker.modem.demuxStream(stream, sink(out), sink(err));
+    stream.on('end', () => resolve());
+    stream.on('error', reject);
+  });
+  const { ExitCode } = await e.inspect();
+  return { exitCode: ExitCode ?? -1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
 }
 
 export interface FileToPut {

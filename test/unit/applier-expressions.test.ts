@@ -222,6 +222,7 @@ function terraformValues(cases: readonly string[], fixtures: Record<string, unkn
   const list = cases.map((_c, i) => `nonsensitive(local.c${i})`).join(', ');
   const r = terraformConsole(locals, `base64encode(jsonencode([${list}]))`);
   if (r.status !== 0) throw new Error(`terraform console failed (${r.status}):\n${r.stderr}\n${r.stdout}`);
+  if (!r.stdout.trim().startsWith("\"")) throw new Error(`terraform console printed no value:\n${r.stdout}\n${r.stderr}`);
   return JSON.parse(Buffer.from(JSON.parse(r.stdout.trim()) as string, 'base64').toString('utf8')) as unknown[];
 }
 
@@ -324,6 +325,18 @@ function terraformValues(cases: readonly string[], fixtures: Record<string, unkn
       '${base64encode(1)}',
       '${base64encode(true)}',
       '${base64encode(sensitive("s"))}',
+      '${replace("a-b-c", "-", "+")}',
+      '${replace("aaa", "a", "")}',
+      '${replace("x", "", "y")}',
+      '${replace("-----BEGIN PUBLIC KEY-----\\nMIIB\\nAQAB\\n-----END PUBLIC KEY-----\\n", "\\n", "")}',
+      '${replace(local.str, "e", "E")}',
+      '${substr("hello world", 0, 5)}',
+      '${substr("hello world", 6, -1)}',
+      '${substr("hello world", 6, 100)}',
+      '${substr("hello world", -5, 3)}',
+      '${substr("hello", 5, 1)}',
+      '${substr("cafe\u0301s", 3, 1)}',
+      '${substr(replace(replace("-----BEGIN-----\\nABCDEF\\nGH\\n-----END-----", "-----BEGIN-----", ""), "\\n", ""), 2, 4)}',
       ...fileCases,
     ];
     const expected = terraformValues(cases, fixtures);

@@ -41,15 +41,29 @@ describe('loadStack', () => {
     expect(stack.dockerHost).toBe('unix:///run/other.sock');
     expect(stack.dir).toBe(join(stack.file, '..'));
     expect(stack.resources).toEqual([
-      { address: 'docker_volume.data', type: 'docker_volume', config: { name: 'data' }, dependsOn: [], preventDestroy: true },
+      { address: 'docker_volume.data', type: 'docker_volume', config: { name: 'data' }, dependsOn: [], references: [], preventDestroy: true },
       {
         address: 'docker_container.app',
         type: 'docker_container',
         config: container('app', { volumes: [{ volume_name: '${docker_volume.data.name}', container_path: '/data' }] }),
         dependsOn: ['docker_volume.data'],
+        references: ['docker_volume.data'],
         preventDestroy: false,
       },
     ]);
+  });
+
+  it('orders by depends_on too, but takes values only from references', () => {
+    const stack = load({
+      resource: {
+        docker_network: { net: { name: 'net' } },
+        docker_volume: { data: { name: 'data' } },
+        docker_container: { app: { ...container('app', { volumes: [{ volume_name: '${docker_volume.data.name}', container_path: '/data' }] }), depends_on: ['docker_network.net'] } },
+      },
+    });
+    const app = stack.resources.find((r) => r.address === 'docker_container.app')!;
+    expect(app.dependsOn).toEqual(['docker_network.net', 'docker_volume.data']);
+    expect(app.references).toEqual(['docker_volume.data']);
   });
 
   it('defaults to the local engine socket and takes an empty stack', () => {
@@ -134,8 +148,9 @@ describe('loadStack', () => {
       for (const d of r.dependsOn) expect(order.indexOf(d)).toBeLessThan(order.indexOf(r.address));
     }
     const containers = stack.resources.filter((r) => r.type === 'docker_container');
-    expect(containers).toHaveLength(2);
-    for (const c of containers) expect(c.dependsOn.some((d) => d.startsWith('tls_self_signed_cert.'))).toBe(true);
+    expect(containers).toHaveLength(3);
+    // postfix and dovecot need the certificate, opendkim the DKIM keys.
+    for (const c of containers) expect(c.dependsOn.some((d) => /^tls_(self_signed_cert|private_key)\./.test(d))).toBe(true);
     expect(stack.resources.filter((r) => r.preventDestroy).map((r) => r.type)).toEqual(['docker_volume', 'docker_volume']);
   });
 
@@ -200,7 +215,7 @@ describe('loadStack', () => {
         /docker_container\.app references docker_image\.missing, which the stack does not declare/,
       );
       refused({ resource: { docker_container: { app: { ...container('app'), depends_on: ['docker_network.gone'] } } } }, /references docker_network\.gone/);
-      // Variables and locals are not resources the applier knows either.
+      // A variable must be declared in the stack to be referenced.
       refused({ resource: { docker_volume: { v: { name: '${var.name}' } } } }, /references var\.name/);
     });
 

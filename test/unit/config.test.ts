@@ -121,6 +121,20 @@ describe('the shipped mailstack.yaml', () => {
       ports: { smtp: 25, submission: 587, submissions: 465, imap: 143, imaps: 993, pop3: 110, pop3s: 995 },
       tls: {},
       docker: { host: 'unix:///var/run/docker.sock', bindAddress: '0.0.0.0', namePrefix: 'mailstack' },
+      dkim: { enabled: true, selector: 'mailstack', keyBits: 2048 },
+      dns: {
+        provider: 'none',
+        zones: ['example.test'],
+        ttl: 3600,
+        addresses: ['192.0.2.25'],
+        mx: true,
+        spf: 'v=spf1 mx -all',
+        dkim: true,
+        dmarc: { policy: 'quarantine', adkim: 'r', aspf: 'r', percent: 100 },
+        mtaSts: { mode: 'testing', maxAgeSeconds: 604800 },
+        tlsRpt: {},
+        srv: true,
+      },
     });
   });
 

@@ -15,15 +15,16 @@ import { BASE_YAML, synthYaml, uploadsOf } from '../support/synth';
 describe('the stack from a config file', () => {
   const { text, json } = synthYaml(BASE_YAML);
 
-  it('declares postfix and dovecot containers, their images, the network, three volumes and a self-signed certificate', () => {
+  it('declares postfix, dovecot and opendkim containers, their images, the network, three volumes and a self-signed certificate', () => {
     expect(text).toHaveResourceWithProperties(Container, { name: 'mailstack-postfix' });
     expect(text).toHaveResourceWithProperties(Container, { name: 'mailstack-dovecot' });
     expect(text).toHaveResourceWithProperties(Network, { name: 'mailstack-net' });
     for (const name of ['mailstack-mail', 'mailstack-queue', 'mailstack-sockets']) expect(text).toHaveResourceWithProperties(Volume, { name });
     expect(text).toHaveResourceWithProperties(PrivateKey, { algorithm: 'ECDSA', ecdsa_curve: 'P256' });
     expect(text).toHaveResourceWithProperties(SelfSignedCert, { dns_names: ['mail.example.test'], subject: [{ common_name: 'mail.example.test' }] });
-    expect(Object.keys(json.resource.docker_container)).toHaveLength(2);
-    expect(Object.keys(json.resource.docker_image)).toHaveLength(2);
+    expect(text).toHaveResourceWithProperties(Container, { name: 'mailstack-opendkim' });
+    expect(Object.keys(json.resource.docker_container)).toHaveLength(3);
+    expect(Object.keys(json.resource.docker_image)).toHaveLength(3);
   });
 
   it('keeps the mail and queue volumes from being destroyed, but not the socket volume', () => {
@@ -43,7 +44,7 @@ describe('the stack from a config file', () => {
     for (const image of Object.values(json.resource.docker_image)) {
       expect(image).toMatchObject({ build: { build_args: { BASE_IMAGE: 'debian:bookworm-slim' } } });
       const [name, tag] = String(image.name).split(':');
-      expect(name).toMatch(/^mailstack-(postfix|dovecot)$/);
+      expect(name).toMatch(/^mailstack-(postfix|dovecot|opendkim)$/);
       expect(tag).toMatch(/^[0-9a-f]{16}$/);
       expect((image.build as { context: string }).context).toMatch(new RegExp(`^assets/MailServer_\\w+_Image_Context_[0-9A-F]+/${tag}$`));
     }
@@ -78,14 +79,14 @@ describe('the stack from a config file', () => {
       (Object.values(json.resource.docker_container).find((c) => c.name === `mailstack-${service}`)!.volumes as { container_path: string; volume_name: string }[]).map(
         (v) => `${v.volume_name.split('.')[1].replace(/_[0-9A-F]+$/, '')}:${v.container_path}`,
       );
-    expect(mounts('postfix')).toEqual(['MailServer_Volumes_Queue:/var/spool/postfix', 'MailServer_Volumes_Sockets:/var/spool/postfix/private/dovecot']);
+    expect(mounts('postfix')).toEqual(['MailServer_Volumes_Queue:/var/spool/postfix', 'MailServer_Volumes_Sockets:/var/spool/postfix/private/mailstack']);
     expect(mounts('dovecot')).toEqual(['MailServer_Volumes_Mail:/var/mail', 'MailServer_Volumes_Sockets:/run/mailstack/sockets']);
   });
 
-  it('waits for healthy containers, restarts them unless stopped, and starts postfix after dovecot', () => {
+  it('waits for healthy containers, restarts them unless stopped, and starts postfix after dovecot and opendkim', () => {
     const postfix = Object.values(json.resource.docker_container).find((c) => c.name === 'mailstack-postfix')!;
     expect(postfix).toMatchObject({ wait: true, must_run: true, restart: 'unless-stopped', healthcheck: { test: ['CMD', '/usr/local/bin/healthcheck.sh'] } });
-    expect(postfix.depends_on).toEqual([expect.stringMatching(/^docker_container\.MailServer_Dovecot_/)]);
+    expect(postfix.depends_on).toEqual([expect.stringMatching(/^docker_container\.MailServer_Dovecot_/), expect.stringMatching(/^docker_container\.MailServer_Dkim_/)]);
   });
 
   it('uploads the rendered configuration, the certificate and the key (mode 0600) into each container', () => {
@@ -121,7 +122,7 @@ describe('names', () => {
   it('prefixes every container, volume, network and image with docker.namePrefix', () => {
     const { json } = synthYaml(`${BASE_YAML}docker: { namePrefix: shop-mail }\n`);
     const names = ['docker_container', 'docker_volume', 'docker_network', 'docker_image'].flatMap((t) => Object.values(json.resource[t]).map((r) => String(r.name)));
-    expect(names).toHaveLength(2 + 3 + 1 + 2);
+    expect(names).toHaveLength(3 + 3 + 1 + 3);
     for (const n of names) expect(n.startsWith('shop-mail-')).toBe(true);
   });
 
@@ -144,7 +145,7 @@ describe('a certificate the operator brings', () => {
     const uploads = uploadsOf(json, 'postfix');
     expect(uploads['/etc/mailstack/tls/fullchain.pem'].content).toBe(`\${file("${dir}/cert.pem")}`);
     expect(uploads['/etc/mailstack/tls/privkey.pem'].content).toBe(`\${sensitive(file("${dir}/key.pem"))}`);
-    expect(text).not.toHaveResource(PrivateKey);
+    expect(text).not.toHaveResourceWithProperties(PrivateKey, { algorithm: 'ECDSA' });
     expect(text).not.toHaveResource(SelfSignedCert);
   });
 });

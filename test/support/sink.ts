@@ -1,0 +1,56 @@
+/** The SMTP sink container (test/support/sink): the outside world's MTA, keeping what it receives. */
+import { join } from 'node:path';
+import { docker, ensureTestImage, execIn } from './docker';
+
+const SINK_DIR = join(__dirname, 'sink');
+
+export interface SunkMessage {
+  readonly raw: Buffer;
+  readonly ip: string;
+  readonly helo: string;
+  readonly from: string;
+  readonly to: string[];
+}
+
+export interface Sink {
+  readonly name: string;
+  /** Messages received so far, oldest first. */
+  messages(): Promise<SunkMessage[]>;
+  /** Waits until `count` messages have arrived. */
+  waitFor(count: number, timeoutMs?: number): Promise<SunkMessage[]>;
+  stop(): Promise<void>;
+}
+
+const ensureSinkImage = () => ensureTestImage(SINK_DIR, 'mailstack-test-sink');
+
+/** Starts a sink named `name` on `network`, reachable there as `name`. */
+export async function startSink(name: string, network: string): Promise<Sink> {
+  const image = await ensureSinkImage();
+  const container = await docker.createContainer({ name, Image: image, Hostname: 'sink.remote.test', HostConfig: { NetworkMode: network }, NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: [name] } } } });
+  await container.start();
+  // The tests' messages are ASCII: text round-trips them exactly.
+  const run = async (cmd: string[]) => Buffer.from((await execIn(name, cmd)).stdout, 'utf8');
+  const messages = async (): Promise<SunkMessage[]> => {
+    const names = (await run(['sh', '-c', 'cd /sink && ls *.json 2>/dev/null | sort -n'])).toString().split('\n').filter(Boolean);
+    const out: SunkMessage[] = [];
+    for (const name of names) {
+      const envelope = JSON.parse((await run(['cat', `/sink/${name}`])).toString()) as Omit<SunkMessage, 'raw'>;
+      out.push({ ...envelope, raw: await run(['cat', `/sink/${name.replace(/\.json$/, '.eml')}`]) });
+    }
+    return out;
+  };
+  return {
+    name,
+    messages,
+    async waitFor(count, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const got = await messages();
+        if (got.length >= count) return got;
+        if (Date.now() > deadline) throw new Error(`the sink got ${got.length} of ${count} messages`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    },
+    stop: () => container.remove({ force: true }).then(() => undefined),
+  };
+}
