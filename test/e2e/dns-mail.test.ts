@@ -52,12 +52,15 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await sink?.stop();
-  // down removes the records too, so it still needs the secret.
-  await stack?.down(true);
-  await bind?.stop();
-  if (savedSecret === undefined) delete process.env.DNS_UPDATE_KEYSECRET;
-  else process.env.DNS_UPDATE_KEYSECRET = savedSecret;
+  try {
+    await sink?.stop();
+    // down removes the records too, so it still needs the secret.
+    await stack?.down(true);
+  } finally {
+    await bind?.stop();
+    if (savedSecret === undefined) delete process.env.DNS_UPDATE_KEYSECRET;
+    else process.env.DNS_UPDATE_KEYSECRET = savedSecret;
+  }
 });
 
 describe('the records up publishes', () => {
