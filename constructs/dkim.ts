@@ -2,7 +2,7 @@ import { Container } from '@cdktf/provider-docker/lib/container';
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { PrivateKey } from '@cdktf/provider-tls/lib/private-key';
 import { TlsProvider } from '@cdktf/provider-tls/lib/provider';
-import { Fn, Lazy } from 'cdktf';
+import { Fn } from 'cdktf';
 import { Construct } from 'constructs';
 import { checkLabel } from '../config/rules';
 import { SOCKET_DIR } from '../render/layout';
@@ -10,7 +10,7 @@ import { opendkimKeyFile, OpendkimModel, renderInternalHosts, renderKeyTable, re
 import { mailContainer, MailFile } from './mail-container';
 import { MailImage } from './mail-image';
 import { MailVolumes } from './mail-volumes';
-import { terraformLiteral } from './terraform-literal';
+import { renderedFile, terraformLiteral } from './terraform-literal';
 
 export interface DkimProps {
   readonly namePrefix: string;
@@ -54,7 +54,7 @@ export class Dkim extends Construct {
     this.keyBits = props.keyBits ?? 2048;
     this.tlsProvider = props.tlsProvider;
     const model = (): OpendkimModel => ({ domains: [...this.keys.keys()], selector: this.selector, internalNetworks: props.internalNetworks ?? [] });
-    const text = (render: (m: OpendkimModel) => string) => Lazy.stringValue({ produce: () => terraformLiteral(render(model())) });
+    const text = (render: (m: OpendkimModel) => string) => renderedFile(model, render);
     const files = (): MailFile[] => [
       { path: '/etc/opendkim/opendkim.conf', content: terraformLiteral(renderOpendkimConf()) },
       { path: '/etc/opendkim/KeyTable', content: text(renderKeyTable) },

@@ -1,6 +1,5 @@
 import { Container } from '@cdktf/provider-docker/lib/container';
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
-import { Lazy } from 'cdktf';
 import { Construct } from 'constructs';
 import { renderDovecotConf } from '../render/dovecot-conf';
 import { renderPasswdFile } from '../render/dovecot-passwd-file';
@@ -8,7 +7,7 @@ import { DOVECOT_PASSWD_FILE, SOCKET_DIR, MAIL_DIR, TLS_CERT_FILE, TLS_KEY_FILE 
 import { MailSystemModel } from '../render/model';
 import { MailCertificate } from './mail-certificate';
 import { mailContainer } from './mail-container';
-import { terraformLiteral } from './terraform-literal';
+import { renderedFile } from './terraform-literal';
 import { MailImage } from './mail-image';
 import { MailVolumes } from './mail-volumes';
 import { IMailSystem } from './postfix';
@@ -49,7 +48,7 @@ export class Dovecot extends Construct {
 
   constructor(scope: Construct, id: string, props: DovecotProps) {
     super(scope, id);
-    const render = (f: (m: MailSystemModel) => string) => Lazy.stringValue({ produce: () => terraformLiteral(f(props.system.model)) });
+    const render = (f: (m: MailSystemModel) => string) => renderedFile(() => props.system.model, f);
     this.image = new MailImage(this, 'Image', { imageName: 'dovecot', namePrefix: props.namePrefix, baseImage: props.baseImage, provider: props.provider });
     this.container = mailContainer(this, 'Resource', {
       name: `${props.namePrefix}-dovecot`,

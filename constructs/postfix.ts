@@ -1,6 +1,5 @@
 import { Container } from '@cdktf/provider-docker/lib/container';
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
-import { Lazy } from 'cdktf';
 import { Construct } from 'constructs';
 import { POSTFIX_MAPS, POSTFIX_QUEUE_DIR, POSTFIX_SOCKET_DIR, TLS_CERT_FILE, TLS_KEY_FILE } from '../render/layout';
 import { MailSystemModel } from '../render/model';
@@ -10,7 +9,7 @@ import { renderMasterCf } from '../render/postfix-master-cf';
 import { renderVirtualAliasMaps, renderVirtualMailboxDomains, renderVirtualMailboxMaps } from '../render/postfix-maps';
 import { MailCertificate } from './mail-certificate';
 import { mailContainer, MailFile } from './mail-container';
-import { terraformLiteral } from './terraform-literal';
+import { renderedFile, terraformLiteral } from './terraform-literal';
 import { MailImage } from './mail-image';
 import { MailVolumes } from './mail-volumes';
 
@@ -57,7 +56,7 @@ export class Postfix extends Construct {
 
   constructor(scope: Construct, id: string, props: PostfixProps) {
     super(scope, id);
-    const render = (f: (m: MailSystemModel) => string) => Lazy.stringValue({ produce: () => terraformLiteral(f(props.system.model)) });
+    const render = (f: (m: MailSystemModel) => string) => renderedFile(() => props.system.model, f);
     this.image = new MailImage(this, 'Image', { imageName: 'postfix', namePrefix: props.namePrefix, baseImage: props.baseImage, provider: props.provider });
     this.container = mailContainer(this, 'Resource', {
       name: `${props.namePrefix}-postfix`,

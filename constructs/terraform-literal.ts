@@ -1,3 +1,5 @@
+import { Lazy } from 'cdktf';
+
 /**
  * Terraform reads every string in its JSON as a template, so file content
  * that contains `${` (main.cf's `${data_directory}`) or `%{` would be taken for
@@ -6,4 +8,12 @@
 export function terraformLiteral(text: string): string {
   // A function replacement: in a replacement string, `$$` would mean one `$`.
   return text.replace(/[$%]\{/g, (m) => `${m[0]}${m}`);
+}
+
+/**
+ * A file rendered at synth time (after every add* call) from the model the
+ * construct sees then, written literally into Terraform.
+ */
+export function renderedFile<M>(model: () => M, render: (m: M) => string): string {
+  return Lazy.stringValue({ produce: () => terraformLiteral(render(model())) });
 }

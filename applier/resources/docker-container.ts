@@ -1,7 +1,7 @@
 import Docker from 'dockerode';
 import { pack } from 'tar-stream';
 import { durationNs } from '../attributes';
-import { isNotFound, labelMap, ResourceHandler } from './handler';
+import { isNotFound, labelMap, removeIfPresent, ResourceHandler } from './handler';
 
 interface Upload {
   file: string;
@@ -52,7 +52,8 @@ export const dockerContainer: ResourceHandler = {
 
   async create(ctx, address, c) {
     const name = String(c.name);
-    await removeIfPresent(ctx.docker, name);
+    // A leftover of an interrupted run would hold the name.
+    await removeIfPresent(() => ctx.docker.getContainer(name).remove({ force: true }));
     // Created without its restart policy, which is set once it is ready: a container that
     // fails at start then stops with its own exit code instead of looping.
     const options = createOptions(c);
@@ -165,13 +166,6 @@ function uploadArchive(uploads: Upload[]) {
   return tar;
 }
 
-async function removeIfPresent(docker: Docker, name: string): Promise<void> {
-  try {
-    await docker.getContainer(name).remove({ force: true });
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-  }
-}
 
 /** With `wait`, until healthy; with must_run, until running. A container that exits or stays unhealthy fails the apply. */
 async function waitUntilReady(address: string, container: Docker.Container, c: Record<string, unknown>): Promise<void> {

@@ -1,4 +1,4 @@
-import { isNotFound, labelMap, ResourceHandler } from './handler';
+import { isPresent, labelMap, removeIfPresent, ResourceHandler } from './handler';
 
 /** docker_network: name, driver, internal, attachable, labels. */
 export const dockerNetwork: ResourceHandler = {
@@ -20,20 +20,6 @@ export const dockerNetwork: ResourceHandler = {
     });
     return { id: n.id, name };
   },
-  async exists(ctx, entry) {
-    try {
-      await ctx.docker.getNetwork(String(entry.outputs.id)).inspect();
-      return true;
-    } catch (err) {
-      if (isNotFound(err)) return false;
-      throw err;
-    }
-  },
-  async destroy(ctx, entry) {
-    try {
-      await ctx.docker.getNetwork(String(entry.outputs.id)).remove();
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
-  },
+  exists: (ctx, entry) => isPresent(() => ctx.docker.getNetwork(String(entry.outputs.id)).inspect()),
+  destroy: (ctx, entry) => removeIfPresent(() => ctx.docker.getNetwork(String(entry.outputs.id)).remove()),
 };

@@ -1,4 +1,4 @@
-import { isNotFound, labelMap, ResourceHandler } from './handler';
+import { isNotFound, isPresent, labelMap, removeIfPresent, ResourceHandler } from './handler';
 
 /** docker_volume: name, driver, driver_opts, labels. An existing volume of that name is adopted, never emptied. */
 export const dockerVolume: ResourceHandler = {
@@ -21,20 +21,6 @@ export const dockerVolume: ResourceHandler = {
     const info = await ctx.docker.getVolume(v.name).inspect();
     return { id: info.Name, name: info.Name, mountpoint: info.Mountpoint };
   },
-  async exists(ctx, entry) {
-    try {
-      await ctx.docker.getVolume(String(entry.outputs.name)).inspect();
-      return true;
-    } catch (err) {
-      if (isNotFound(err)) return false;
-      throw err;
-    }
-  },
-  async destroy(ctx, entry) {
-    try {
-      await ctx.docker.getVolume(String(entry.outputs.name)).remove();
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
-  },
+  exists: (ctx, entry) => isPresent(() => ctx.docker.getVolume(String(entry.outputs.name)).inspect()),
+  destroy: (ctx, entry) => removeIfPresent(() => ctx.docker.getVolume(String(entry.outputs.name)).remove()),
 };

@@ -35,3 +35,23 @@ export function labelMap(labels: unknown): Record<string, string> {
 
 /** Docker answers 404 for an object that is not there. */
 export const isNotFound = (err: unknown) => (err as { statusCode?: number }).statusCode === 404;
+
+/** Whether an engine object is there: its inspect answers, or says 404. */
+export async function isPresent(inspect: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await inspect();
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+}
+
+/** Removes an engine object; one that is already gone is fine. */
+export async function removeIfPresent(remove: () => Promise<unknown>): Promise<void> {
+  try {
+    await remove();
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+}
