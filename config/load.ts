@@ -15,6 +15,7 @@ import {
   DEFAULT_MESSAGE_SIZE_BYTES,
   DEFAULT_DKIM,
   DEFAULT_NAME_PREFIX,
+  DEFAULT_RECIPIENT_DELIMITER,
   DEFAULT_SPF,
   DkimConfig,
   DnsConfig,
@@ -84,7 +85,8 @@ interface RawConfig {
   aliases?: Record<string, string | string[]>;
   relay?: { networks?: string[]; smarthost?: { host: string; port?: number; tls?: Smarthost['tls']; username?: string } };
   limits?: { messageSizeBytes?: number };
-  ports?: Partial<Record<MailService, number>>;
+  ports?: Partial<Record<MailService, number>> & { extraSmtp?: number[] };
+  recipientDelimiter?: string;
   tls?: { certFile?: string; keyFile?: string };
   docker?: { host?: string; bindAddress?: string; namePrefix?: string };
   dkim?: Partial<DkimConfig>;
@@ -154,7 +156,7 @@ function normalize(raw: RawConfig, problems: string[], options: LoadOptions): Ma
   const networks = (raw.relay?.networks ?? []).map((n, i) => check(`relay.networks[${i}]`, n, rules.checkNetwork));
 
   const ports: Partial<Record<MailService, number>> = {};
-  const byPort = new Map<number, MailService>();
+  const byPort = new Map<number, string>();
   for (const service of MAIL_SERVICES) {
     const port = raw.ports?.[service];
     if (port === undefined) continue;
@@ -164,6 +166,19 @@ function normalize(raw: RawConfig, problems: string[], options: LoadOptions): Ma
     byPort.set(port, service);
     ports[service] = port;
   }
+
+  const extraSmtpPorts = (raw.ports?.extraSmtp ?? []).map((port, i) => {
+    const path = `ports.extraSmtp[${i}]`;
+    const reason = rules.checkPort(port);
+    if (reason) problems.push(`${path}: ${port} ${reason}`);
+    // Inside the container the listener has the same number: it may not take a standard one.
+    else if ([25, 465, 587].includes(port)) problems.push(`${path}: ${port} is a standard SMTP port; publish it through ports.smtp, submission or submissions`);
+    else if (byPort.has(port)) problems.push(`${path}: ${port} is already the port of ${byPort.get(port)}`);
+    byPort.set(port, `ports.extraSmtp[${i}]`);
+    return port;
+  });
+  const recipientDelimiter = raw.recipientDelimiter ?? DEFAULT_RECIPIENT_DELIMITER;
+  if (!/^[-+=_.]?$/.test(recipientDelimiter)) problems.push(`recipientDelimiter: ${JSON.stringify(recipientDelimiter)} is not one of + - = _ . or "" (none)`);
 
   const tls: { certFile?: string; keyFile?: string } = {};
   if (raw.tls && (raw.tls.certFile !== undefined || raw.tls.keyFile !== undefined)) {
@@ -207,6 +222,8 @@ function normalize(raw: RawConfig, problems: string[], options: LoadOptions): Ma
     relay: smarthost ? { networks, smarthost } : { networks },
     limits: { messageSizeBytes: raw.limits?.messageSizeBytes ?? DEFAULT_MESSAGE_SIZE_BYTES },
     ports,
+    extraSmtpPorts,
+    recipientDelimiter,
     tls,
     docker,
   };

@@ -34,6 +34,10 @@ export interface MailstackConfig {
   readonly limits: { readonly messageSizeBytes: number };
   /** Host port per published service. */
   readonly ports: Readonly<Partial<Record<MailService, number>>>;
+  /** More SMTP listeners like port 25, each published on its own number. */
+  readonly extraSmtpPorts: readonly number[];
+  /** Address-extension delimiter ('' for none). */
+  readonly recipientDelimiter: string;
   /** Absolute paths when the operator brings a certificate; empty for a self-signed one. */
   readonly tls: { readonly certFile?: string; readonly keyFile?: string };
   readonly docker: { readonly host: string; readonly bindAddress: string; readonly namePrefix: string };
@@ -79,6 +83,7 @@ export interface DnsConfig {
 }
 
 export const DEFAULT_SPF = 'v=spf1 mx -all';
+export const DEFAULT_RECIPIENT_DELIMITER = '+';
 export const DEFAULT_DKIM: DkimConfig = { enabled: true, selector: 'mailstack', keyBits: 2048 };
 
 export const DEFAULT_MESSAGE_SIZE_BYTES = 26214400;

@@ -22,6 +22,8 @@ export interface MailContainerOptions {
   readonly networkName: string;
   /** Host port per service this container serves; services left out are not published. */
   readonly ports: Partial<Record<MailService, number>>;
+  /** More ports published on the same number inside and out. @default [] */
+  readonly extraPorts?: readonly number[];
   readonly bindAddress: string;
   readonly volumes: readonly { readonly volume: Volume; readonly containerPath: string }[];
   /** A function when the list is only known at synth time (files per domain added later). */
@@ -53,7 +55,8 @@ export function mailContainer(scope: Construct, id: string, o: MailContainerOpti
     ports: Object.entries(o.ports)
       .filter(([, external]) => external !== undefined)
       .sort(([a], [b]) => CONTAINER_PORTS[a as MailService] - CONTAINER_PORTS[b as MailService])
-      .map(([service, external]) => ({ internal: CONTAINER_PORTS[service as MailService], external, ip: o.bindAddress, protocol: 'tcp' })),
+      .map(([service, external]) => ({ internal: CONTAINER_PORTS[service as MailService], external, ip: o.bindAddress, protocol: 'tcp' }))
+      .concat([...(o.extraPorts ?? [])].sort((a, b) => a - b).map((port) => ({ internal: port, external: port, ip: o.bindAddress, protocol: 'tcp' }))),
     volumes: o.volumes.map((v) => ({ volumeName: v.volume.name, containerPath: v.containerPath })),
     upload,
     healthcheck: { test: ['CMD', '/usr/local/bin/healthcheck.sh'], interval: '5s', timeout: '5s', startPeriod: '30s', retries: 3 },

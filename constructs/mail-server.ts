@@ -42,6 +42,10 @@ export interface MailServerProps {
   readonly messageSizeBytes?: number;
   /** Host ports to publish. @default {} (nothing published) */
   readonly ports?: MailPorts;
+  /** More SMTP listeners like port 25 (e.g. [10025]), published on the same number. @default [] */
+  readonly extraSmtpPorts?: number[];
+  /** Address-extension delimiter: alice+tag@ reaches alice. '' for none. @default '+' */
+  readonly recipientDelimiter?: string;
   /** Host address ports are published on. @default '0.0.0.0' */
   readonly bindAddress?: string;
   /** Prefix of every container, volume, network and image name. @default 'mailstack' */
@@ -95,6 +99,8 @@ export class MailServer extends Construct implements IMailSystem {
   private readonly aliases = new Map<string, string[]>();
   private readonly relayNetworks: string[];
   private readonly messageSizeBytes: number;
+  private readonly extraSmtpPorts: number[];
+  private readonly recipientDelimiter: string;
 
   constructor(scope: Construct, id: string, props: MailServerProps) {
     super(scope, id);
@@ -109,6 +115,12 @@ export class MailServer extends Construct implements IMailSystem {
     for (const [service, port] of Object.entries(props.ports ?? {})) {
       if (rules.checkPort(port)) throw new Error(`port ${port} of ${service} ${rules.checkPort(port)}`);
     }
+    this.extraSmtpPorts = [...(props.extraSmtpPorts ?? [])];
+    for (const port of this.extraSmtpPorts) {
+      if (rules.checkPort(port) || [25, 465, 587].includes(port)) throw new Error(`extra SMTP port ${port} is not a TCP port other than 25, 465 and 587`);
+    }
+    this.recipientDelimiter = props.recipientDelimiter ?? '+';
+    if (!/^[-+=_.]?$/.test(this.recipientDelimiter)) throw new Error(`recipientDelimiter "${this.recipientDelimiter}" is not one of + - = _ . or ""`);
 
     const dockerProvider = props.dockerProvider;
     this.network = new Network(this, 'Network', {
@@ -234,6 +246,8 @@ export class MailServer extends Construct implements IMailSystem {
       aliases: Object.fromEntries(this.aliases),
       relayNetworks: [...this.relayNetworks],
       messageSizeBytes: this.messageSizeBytes,
+      recipientDelimiter: this.recipientDelimiter,
+      extraSmtpPorts: [...this.extraSmtpPorts],
       dkimSigning: this.dkim !== undefined,
       ...(this.smarthost ? { smarthost: this.smarthost } : {}),
     };

@@ -43,6 +43,8 @@ export class MailStack extends TerraformStack {
       relayNetworks: [...config.relay.networks],
       messageSizeBytes: config.limits.messageSizeBytes,
       ports: config.ports,
+      extraSmtpPorts: [...config.extraSmtpPorts],
+      recipientDelimiter: config.recipientDelimiter,
       bindAddress: config.docker.bindAddress,
       namePrefix: config.docker.namePrefix,
       // Read by Terraform at plan time, and kept out of plan output.

@@ -66,6 +66,7 @@ export class Postfix extends Construct {
       hostname: props.hostname,
       networkName: props.networkName,
       ports: { ...props.ports },
+      extraPorts: props.system.model.extraSmtpPorts,
       bindAddress: props.bindAddress ?? '0.0.0.0',
       volumes: [
         { volume: props.volumes.queue, containerPath: POSTFIX_QUEUE_DIR },
@@ -73,7 +74,7 @@ export class Postfix extends Construct {
       ],
       files: [
         { path: '/etc/postfix/main.cf', content: render(renderMainCf) },
-        { path: '/etc/postfix/master.cf', content: terraformLiteral(renderMasterCf()) },
+        { path: '/etc/postfix/master.cf', content: render(renderMasterCf) },
         { path: POSTFIX_MAPS.virtualMailboxDomains, content: render(renderVirtualMailboxDomains) },
         { path: POSTFIX_MAPS.virtualMailboxMaps, content: render(renderVirtualMailboxMaps) },
         { path: POSTFIX_MAPS.virtualAliasMaps, content: render(renderVirtualAliasMaps) },

@@ -9,7 +9,6 @@ import {
   VMAIL_UID,
 } from './layout';
 import { MailSystemModel } from './model';
-import { RECIPIENT_DELIMITER } from './postfix-main-cf';
 
 export function renderDovecotConf(model: MailSystemModel): string {
   return `# dovecot.conf, rendered by mailstack from mailstack.yaml. Changes here are overwritten.
@@ -48,7 +47,7 @@ mail_gid = vmail
 first_valid_uid = ${VMAIL_UID}
 last_valid_uid = ${VMAIL_UID}
 mail_plugins = $mail_plugins quota
-recipient_delimiter = ${RECIPIENT_DELIMITER}
+recipient_delimiter = ${model.recipientDelimiter}
 pop3_uidl_format = %08Xu%08Xv
 
 namespace inbox {

@@ -11,6 +11,10 @@ export interface MailSystemModel {
   /** Networks (CIDR) that may relay without authentication. */
   readonly relayNetworks: readonly string[];
   readonly messageSizeBytes: number;
+  /** Address-extension delimiter ('' for none). */
+  readonly recipientDelimiter: string;
+  /** More SMTP listeners like port 25 (container port = host port). */
+  readonly extraSmtpPorts: readonly number[];
   /** Mail passes through the OpenDKIM milter. */
   readonly dkimSigning: boolean;
   /** All non-local mail goes through this relay. */

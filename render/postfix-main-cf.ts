@@ -12,9 +12,6 @@ import {
 } from './layout';
 import { MailSystemModel } from './model';
 
-/** Address extensions: alice+lists@example.test reaches alice. */
-export const RECIPIENT_DELIMITER = '+';
-
 export function renderMainCf(model: MailSystemModel): string {
   const smarthost = model.smarthost;
   const mynetworks = ['127.0.0.0/8', '[::1]/128', ...model.relayNetworks.map(mynetworksEntry)];
@@ -42,7 +39,8 @@ export function renderMainCf(model: MailSystemModel): string {
     ['virtual_mailbox_maps', `texthash:${POSTFIX_MAPS.virtualMailboxMaps}`],
     ['virtual_alias_maps', `texthash:${POSTFIX_MAPS.virtualAliasMaps}`],
     ['virtual_transport', `lmtp:unix:${POSTFIX_LMTP_SOCKET}`],
-    ['recipient_delimiter', RECIPIENT_DELIMITER],
+    // Address extensions: with "+", alice+lists@example.test reaches alice.
+    ['recipient_delimiter', model.recipientDelimiter],
     ['message_size_limit', String(model.messageSizeBytes)],
     ['mailbox_size_limit', '0'],
 

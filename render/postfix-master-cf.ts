@@ -4,6 +4,8 @@
  * dovecot sockets are mounted under the queue directory either way.
  */
 
+import { MailSystemModel } from './model';
+
 /** The listeners, on their standard ports inside the container. */
 const LISTENERS = `\
 # service  type  private unpriv  chroot  wakeup  maxproc command
@@ -55,6 +57,10 @@ scache     unix  -       -       n       -       1       scache
 postlog    unix-dgram n  -       n       -       1       postlogd
 `;
 
-export function renderMasterCf(): string {
-  return `# master.cf, rendered by mailstack. Changes here are overwritten.\n${LISTENERS}${INTERNAL_SERVICES}`;
+/** Extra SMTP listeners (ports.extraSmtp): the same policy as port 25, on another port. */
+const extraListener = (port: number) => `${String(port).padEnd(10)} inet  n       -       n       -       -       smtpd\n  -o syslog_name=postfix/smtp-${port}\n`;
+
+export function renderMasterCf(model: Pick<MailSystemModel, 'extraSmtpPorts'>): string {
+  const extras = [...model.extraSmtpPorts].sort((a, b) => a - b).map(extraListener).join('');
+  return `# master.cf, rendered by mailstack. Changes here are overwritten.\n${LISTENERS}${extras}${INTERNAL_SERVICES}`;
 }

@@ -33,7 +33,7 @@ relay:
   networks: [10.1.15.0/24, 192.168.0.0/16, "2001:db8::/32"]
 limits:
   messageSizeBytes: 10485760
-ports: { smtp: 25, submission: 587, submissions: 465, imap: 143, imaps: 993, pop3: 110, pop3s: 995 }
+ports: { smtp: 25, submission: 587, submissions: 465, imap: 143, imaps: 993, pop3: 110, pop3s: 995, extraSmtp: [10025] }
 docker:
   namePrefix: maximal
 `;
@@ -76,6 +76,7 @@ describe.each([
     expect(r.stdout).toMatch(/^virtual_transport = lmtp:unix:private\/mailstack\/lmtp$/m);
     expect(r.stdout).toMatch(/^submission +inet .*smtpd_tls_security_level=encrypt/m);
     expect(r.stdout).toMatch(/^submissions +inet .*smtpd_tls_wrappermode=yes/m);
+    if (yaml === MAXIMAL_YAML) expect(r.stdout).toMatch(/^10025 +inet +n +- +n +- +- +smtpd -o syslog_name=postfix\/smtp-10025$/m);
   });
 });
 

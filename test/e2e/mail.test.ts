@@ -97,6 +97,12 @@ describe('delivery from a remote MTA on port 25', () => {
     await waitForSubject(BOB, subject);
   });
 
+  it('takes mail on the extra SMTP port too (ports.extraSmtp)', async () => {
+    const subject = unique('on the extra port');
+    await transport(stack.extraSmtpPort).sendMail({ from: 'someone@remote.test', to: ALICE.user, subject, text: 'x' });
+    await waitForSubject(ALICE, subject);
+  });
+
   it('refuses an unknown local recipient at RCPT with 550', async () => {
     const { probe } = await SmtpProbe.open(stack.ports.smtp);
     await probe.ehlo();

@@ -29,6 +29,8 @@ export interface TestStack {
   readonly configPath: string;
   readonly prefix: string;
   readonly ports: Readonly<Record<MailService, number>>;
+  /** An extra SMTP listener (ports.extraSmtp), like the seed's 10025. */
+  readonly extraSmtpPort: number;
   /** Rewrites the config (e.g. a mailbox added) keeping prefix and ports. */
   edit(change: (doc: Record<string, unknown>) => void): void;
   up(): ReturnType<typeof up>;
@@ -43,7 +45,8 @@ export async function exampleStack(name: string, change?: (doc: Record<string, u
   const doc = yaml.load(readFileSync(EXAMPLE_CONFIG, 'utf8')) as Record<string, unknown>;
   const ports = {} as Record<MailService, number>;
   for (const service of MAIL_SERVICES) ports[service] = await freePort();
-  Object.assign(doc, { ports, docker: { ...(doc.docker as object), bindAddress: '127.0.0.1', namePrefix: prefix } });
+  const extraSmtpPort = await freePort();
+  Object.assign(doc, { ports: { ...ports, extraSmtp: [extraSmtpPort] }, docker: { ...(doc.docker as object), bindAddress: '127.0.0.1', namePrefix: prefix } });
   change?.(doc);
   const configPath = join(dir, 'mailstack.yaml');
   const write = () => writeFileSync(configPath, yaml.dump(doc));
@@ -54,6 +57,7 @@ export async function exampleStack(name: string, change?: (doc: Record<string, u
     configPath,
     prefix,
     ports,
+    extraSmtpPort,
     log,
     edit(f) {
       f(doc);

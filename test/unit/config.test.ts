@@ -119,6 +119,8 @@ describe('the shipped mailstack.yaml', () => {
       relay: { networks: [] },
       limits: { messageSizeBytes: 26214400 },
       ports: { smtp: 25, submission: 587, submissions: 465, imap: 143, imaps: 993, pop3: 110, pop3s: 995 },
+      extraSmtpPorts: [],
+      recipientDelimiter: '+',
       tls: {},
       docker: { host: 'unix:///var/run/docker.sock', bindAddress: '0.0.0.0', namePrefix: 'mailstack' },
       dkim: { enabled: true, selector: 'mailstack', keyBits: 2048 },
@@ -933,5 +935,22 @@ describe('hashPassword', () => {
 
   it('salts per address', () => {
     expect(hashPassword('bob@example.test', 'alice-secret')).not.toBe(hash);
+  });
+});
+
+describe('extra SMTP ports and the recipient delimiter', () => {
+  it('takes extra SMTP listeners, refusing standard and taken ports', () => {
+    expect(parse(config({ ports: { smtp: 25, extraSmtp: [10025, 2526] } })).extraSmtpPorts).toEqual([10025, 2526]);
+    expect(problemsOf(config({ ports: { smtp: 2525, extraSmtp: [587] } }))).toContainEqual(problem('ports.extraSmtp[0]', '587 is a standard SMTP port'));
+    expect(problemsOf(config({ ports: { smtp: 10025, extraSmtp: [10025] } }))).toContainEqual(problem('ports.extraSmtp[0]', '10025 is already the port of smtp'));
+    expect(problemsOf(config({ ports: { extraSmtp: [0] } }))).toContainEqual(problem('ports.extraSmtp[0]', 'is not a TCP port'));
+  });
+
+  it('takes one delimiter character or none, nothing that could end up as syntax', () => {
+    expect(parse(config({ recipientDelimiter: '-' })).recipientDelimiter).toBe('-');
+    expect(parse(config({ recipientDelimiter: '' })).recipientDelimiter).toBe('');
+    for (const bad of ['++', '#', ' ', '\n', 'a']) {
+      expect(problemsOf(config({ recipientDelimiter: bad }))).toContainEqual(problem('recipientDelimiter', 'is not one of + - = _ . or ""'));
+    }
   });
 });

@@ -108,6 +108,18 @@ describe('the stack from a config file', () => {
   });
 });
 
+describe('extra SMTP ports and the recipient delimiter', () => {
+  it('adds an smtpd listener per extra port, published on the same number, and renders the delimiter', () => {
+    const { json } = synthYaml(`${BASE_YAML.replace('ports: { smtp: 2525,', 'ports: { extraSmtp: [10025], smtp: 2525,')}recipientDelimiter: "-"\n`);
+    const postfix = Object.values(json.resource.docker_container).find((c) => c.name === 'mailstack-postfix')!;
+    expect(postfix.ports).toContainEqual({ internal: 10025, external: 10025, ip: '0.0.0.0', protocol: 'tcp' });
+    const uploads = uploadsOf(json, 'postfix');
+    expect(uploads['/etc/postfix/master.cf'].text).toContain('10025      inet  n       -       n       -       -       smtpd\n  -o syslog_name=postfix/smtp-10025\n');
+    expect(uploads['/etc/postfix/main.cf'].text).toContain('recipient_delimiter = -\n');
+    expect(uploadsOf(json, 'dovecot')['/etc/dovecot/dovecot.conf'].text).toContain('recipient_delimiter = -\n');
+  });
+});
+
 describe('file content in Terraform JSON', () => {
   it('escapes ${ so Terraform keeps postfix\'s own $-expansions literal', () => {
     const { json } = synthYaml(BASE_YAML);
