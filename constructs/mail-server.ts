@@ -1,12 +1,14 @@
 import { Network } from '@cdktf/provider-docker/lib/network';
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { TlsProvider } from '@cdktf/provider-tls/lib/provider';
-import { TerraformVariable } from 'cdktf';
+import { Lazy, TerraformOutput, TerraformVariable } from 'cdktf';
 import { Construct } from 'constructs';
 import { checkMailDirectory } from '../config/consistency';
 import { DEFAULT_MESSAGE_SIZE_BYTES, DnsConfig, Mailbox, Smarthost } from '../config/model';
 import * as rules from '../config/rules';
+import { renderAutoconfig, renderClientSettings } from '../render/client-settings';
 import { MailSystemModel } from '../render/model';
+import { terraformLiteral } from './terraform-literal';
 import { Dkim } from './dkim';
 import { IDnsBackend } from './dns/backend';
 import { Dovecot, DovecotPorts } from './dovecot';
@@ -199,6 +201,18 @@ export class MailServer extends Construct implements IMailSystem {
     for (const d of props.domains ?? []) this.addDomain(d);
     for (const m of props.mailboxes ?? []) this.addMailbox(m);
     for (const [alias, targets] of Object.entries(props.aliases ?? {})) this.addAlias(alias, targets);
+
+    // What users type into their mail clients, and the same for Thunderbird's autoconfig.
+    new TerraformOutput(this, 'client_settings', {
+      staticId: true,
+      description: 'Per service: host, port, security and authentication, as a mail client asks for them.',
+      value: renderClientSettings(this.hostname, props.ports ?? {}),
+    });
+    new TerraformOutput(this, 'autoconfig_xml', {
+      staticId: true,
+      description: 'Thunderbird autoconfig (config-v1.1.xml), to serve at https://autoconfig.<domain>/mail/config-v1.1.xml.',
+      value: Lazy.stringValue({ produce: () => terraformLiteral(renderAutoconfig(this.hostname, this.domains, props.ports ?? {})) }),
+    });
 
     this.node.addValidation({
       validate: () => [

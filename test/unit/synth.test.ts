@@ -120,6 +120,36 @@ describe('extra SMTP ports and the recipient delimiter', () => {
   });
 });
 
+describe('client settings', () => {
+  const { json } = synthYaml(BASE_YAML.replace('ports: { smtp: 2525, submission: 2587, imaps: 2993 }', 'ports: { smtp: 25, submission: 587, imaps: 993, pop3: 110 }'));
+  const output = (name: string) => (json.output![name] as { value: unknown }).value;
+
+  it('gives what a user types into a mail client, for the published client services only', () => {
+    expect(output('client_settings')).toEqual([
+      { service: 'imaps', direction: 'incoming', host: 'mail.example.test', port: 993, security: 'TLS', authentication: ['PLAIN', 'LOGIN'], username: 'the full email address' },
+      { service: 'pop3', direction: 'incoming', host: 'mail.example.test', port: 110, security: 'STARTTLS', authentication: ['PLAIN', 'LOGIN'], username: 'the full email address' },
+      { service: 'submission', direction: 'outgoing', host: 'mail.example.test', port: 587, security: 'STARTTLS', authentication: ['PLAIN', 'LOGIN'], username: 'the full email address' },
+    ]);
+  });
+
+  it('gives a Thunderbird autoconfig document with the same servers', () => {
+    const xml = String(output('autoconfig_xml'));
+    expect(xml.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<clientConfig version="1.1">')).toBe(true);
+    expect(xml).toContain('<domain>example.test</domain>');
+    expect(xml).toMatch(/<incomingServer type="imap">\s*<hostname>mail\.example\.test<\/hostname>\s*<port>993<\/port>\s*<socketType>SSL<\/socketType>/);
+    expect(xml).toMatch(/<incomingServer type="pop3">\s*<hostname>mail\.example\.test<\/hostname>\s*<port>110<\/port>\s*<socketType>STARTTLS<\/socketType>/);
+    expect(xml).toMatch(/<outgoingServer type="smtp">\s*<hostname>mail\.example\.test<\/hostname>\s*<port>587<\/port>\s*<socketType>STARTTLS<\/socketType>/);
+    // Every element that opens closes: a well-formedness check without an XML library.
+    const tags = [...xml.matchAll(/<(\/?)([A-Za-z]+)[^>]*?(\/?)>/g)].filter((m) => m[3] !== '/');
+    const stack: string[] = [];
+    for (const [, closing, name] of tags) {
+      if (closing) expect(stack.pop()).toBe(name);
+      else stack.push(name);
+    }
+    expect(stack).toEqual([]);
+  });
+});
+
 describe('file content in Terraform JSON', () => {
   it('escapes ${ so Terraform keeps postfix\'s own $-expansions literal', () => {
     const { json } = synthYaml(BASE_YAML);
