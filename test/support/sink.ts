@@ -10,6 +10,10 @@ export interface SunkMessage {
   readonly helo: string;
   readonly from: string;
   readonly to: string[];
+  /** Whether the client had switched to TLS. */
+  readonly tls: boolean;
+  /** The SASL login, when the sink required one. */
+  readonly authUser: string | null;
 }
 
 export interface Sink {
@@ -23,10 +27,14 @@ export interface Sink {
 
 const ensureSinkImage = () => ensureTestImage(SINK_DIR, 'mailstack-test-sink');
 
-/** Starts a sink named `name` on `network`, reachable there as `name`. */
-export async function startSink(name: string, network: string): Promise<Sink> {
+/**
+ * Starts a sink named `name` on `network`, reachable there as `name`. With
+ * `login`, it is a smarthost: STARTTLS, then AUTH with exactly these credentials.
+ */
+export async function startSink(name: string, network: string, login?: { user: string; password: string }): Promise<Sink> {
   const image = await ensureSinkImage();
-  const container = await docker.createContainer({ name, Image: image, Hostname: 'sink.remote.test', HostConfig: { NetworkMode: network }, NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: [name] } } } });
+  const Env = login ? [`SINK_USER=${login.user}`, `SINK_PASSWORD=${login.password}`] : [];
+  const container = await docker.createContainer({ name, Image: image, Env, Hostname: 'sink.remote.test', HostConfig: { NetworkMode: network }, NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: [name] } } } });
   await container.start();
   // The tests' messages are ASCII: text round-trips them exactly.
   const run = async (cmd: string[]) => Buffer.from((await execIn(name, cmd)).stdout, 'utf8');
