@@ -250,15 +250,14 @@ function normalizeDns(raw: RawDns | undefined, domains: readonly string[], hostn
     push(`zones[${i}]`, z, rules.checkDomainName(zone));
     return zone;
   });
-  const zoneOf = (name: string) => zones.filter((z) => name === z || name.endsWith(`.${z}`)).sort((a, b) => b.length - a.length)[0];
   domains.forEach((d, i) => {
-    if (!rules.checkDomainName(d) && !zoneOf(d)) problems.push(`dns.zones: domain "${d}" (domains[${i}]) is in none of the zones (${zones.join(', ')})`);
+    if (!rules.checkDomainName(d) && !rules.zoneOf(d, zones)) problems.push(`dns.zones: domain "${d}" (domains[${i}]) is in none of the zones (${zones.join(', ')})`);
   });
   const addresses = (raw?.addresses ?? []).map((a, i) => {
     push(`addresses[${i}]`, a, rules.checkIpAddress(a));
     return a;
   });
-  if (addresses.length > 0 && !rules.checkDomainName(hostname) && !zoneOf(hostname)) {
+  if (addresses.length > 0 && !rules.checkDomainName(hostname) && !rules.zoneOf(hostname, zones)) {
     problems.push(`dns.addresses: the A/AAAA records of hostname "${hostname}" belong in none of the zones (${zones.join(', ')}); add its zone to dns.zones`);
   }
   let rfc2136: DnsConfig['rfc2136'];

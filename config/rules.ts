@@ -159,3 +159,8 @@ export function checkKeyName(value: string): string | undefined {
   const name = value.replace(/\.$/, '');
   return name.split('.').every((l) => DOMAIN_LABEL.test(l)) ? undefined : 'is not a TSIG key name';
 }
+
+/** The zone a name belongs to: the longest one containing it. */
+export function zoneOf(name: string, zones: readonly string[]): string | undefined {
+  return zones.filter((z) => name === z || name.endsWith(`.${z}`)).sort((a, b) => b.length - a.length)[0];
+}

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { DnsConfig, MailService } from '../config/model';
+import { zoneOf } from '../config/rules';
 
 export type DnsRecordType = 'A' | 'AAAA' | 'MX' | 'TXT' | 'SRV';
 
@@ -62,10 +63,6 @@ const SRV_SERVICES: readonly [string, MailService][] = [
   ['_pop3s._tcp', 'pop3s'],
 ];
 
-/** The zone a name belongs to: the longest one containing it. */
-export function zoneOf(name: string, zones: readonly string[]): string | undefined {
-  return zones.filter((z) => name === z || name.endsWith(`.${z}`)).sort((a, b) => b.length - a.length)[0];
-}
 
 const relative = (name: string, zone: string) => (name === zone ? '' : name.slice(0, -(zone.length + 1)));
 

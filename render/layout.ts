@@ -27,9 +27,8 @@ export const POSTFIX_MAPS = {
 
 export const DOVECOT_PASSWD_FILE = '/etc/dovecot/users';
 
-/** Numeric ids fixed in both images. */
+/** vmail's uid, the same in the postfix and dovecot images. */
 export const VMAIL_UID = 5000;
-export const VMAIL_GID = 5000;
 
 /**
  * Mozilla's "intermediate" TLS policy (TLS 1.2+, AEAD ciphers with forward
