@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Docker from 'dockerode';
 import { checkAttributes, UnsupportedError } from './attributes';
+import { connectionOf, DOCKER_PROVIDER_SETTINGS, DockerConnection, dockerFor } from './docker-connection';
 import { ExpressionError, referencesIn, resolveValue } from './expressions';
 import { dockerContainer } from './resources/docker-container';
 import { dockerImage } from './resources/docker-image';
@@ -40,7 +41,10 @@ export const HANDLERS: Readonly<Record<string, ResourceHandler>> = {
 };
 
 /** The provider settings the applier understands. */
-const PROVIDERS: Record<string, readonly string[]> = { docker: ['host'], tls: [], dns: ['update'] };
+const PROVIDERS: Record<string, readonly string[]> = { docker: DOCKER_PROVIDER_SETTINGS, tls: [], dns: ['update'] };
+
+export { dockerFor } from './docker-connection';
+export type { DockerConnection } from './docker-connection';
 
 export interface StackResource {
   /** `type.name`, as Terraform addresses it. */
@@ -64,6 +68,8 @@ export interface LoadedStack {
   /** In dependency order: everything a resource references comes before it. */
   readonly resources: readonly StackResource[];
   readonly dockerHost: string;
+  /** How to reach the engine: the docker provider's settings, PEM files already read (as Terraform does at plan time). */
+  readonly docker: DockerConnection;
   /** Each provider's settings block, as declared (the dns handlers read `dns.update` from it). */
   readonly providers: StackProviders;
 }
@@ -80,7 +86,7 @@ export function loadStack(file: string): LoadedStack {
   };
   if (json.data) throw new UnsupportedError(`${file}: data sources are not supported by the local applier`);
   if (json.module) throw new UnsupportedError(`${file}: modules are not supported by the local applier`);
-  let dockerHost = 'unix:///var/run/docker.sock';
+  let docker: DockerConnection = { host: 'unix:///var/run/docker.sock' };
   const providers: Record<string, Record<string, unknown>> = {};
   for (const [name, declared] of Object.entries(json.provider ?? {})) {
     if (!(name in PROVIDERS)) throw new UnsupportedError(`${file}: the provider ${name} is not supported by the local applier`);
@@ -91,7 +97,7 @@ export function loadStack(file: string): LoadedStack {
       if (!PROVIDERS[name].includes(key)) throw new UnsupportedError(`${file}: provider ${name}: the setting ${key} is not supported by the local applier`);
     }
     if (name === 'dns') checkAttributes(`${file}: provider dns`, configs[0], DNS_PROVIDER_ATTRIBUTES);
-    if (name === 'docker' && configs[0].host) dockerHost = String(configs[0].host);
+    if (name === 'docker') docker = connectionOf(providerSettings(file, configs[0]));
     providers[name] = configs[0];
   }
   const resources: StackResource[] = [];
@@ -120,7 +126,19 @@ export function loadStack(file: string): LoadedStack {
       if (!d.startsWith('var.') && !resources.some((r) => r.address === d)) throw new UnsupportedError(`${file}: output ${name} references ${d}, which the stack does not declare`);
     }
   }
-  return { file, dir: dirname(file), resources: order(resources, file), dockerHost, providers, variables, outputs };
+  return { file, dir: dirname(file), resources: order(resources, file), dockerHost: docker.host, docker, providers, variables, outputs };
+}
+
+/** The docker provider's block evaluated (file(), sensitive()); a provider cannot take values from resources. */
+function providerSettings(file: string, block: Record<string, unknown>): Record<string, unknown> {
+  try {
+    return resolveValue(block, (path) => {
+      throw new ExpressionError(`${path.join('.')}: provider settings that reference other objects are not supported by the local applier`);
+    }) as Record<string, unknown>;
+  } catch (err) {
+    if (err instanceof ExpressionError) throw new ExpressionError(`${file}: provider docker: ${err.message}`);
+    throw err;
+  }
 }
 
 function withoutMeta(config: Record<string, unknown>): Record<string, unknown> {
@@ -146,15 +164,6 @@ function order(resources: StackResource[], file: string): StackResource[] {
   return out;
 }
 
-/** dockerode's connection options for the provider's `host`. */
-export function dockerFor(host: string): Docker {
-  const unix = /^unix:\/\/(\/.*)$/.exec(host);
-  if (unix) return new Docker({ socketPath: unix[1] });
-  const tcp = /^(tcp|http|https):\/\/([^:/]+)(?::(\d+))?\/?$/.exec(host);
-  if (tcp) return new Docker({ host: tcp[2], port: Number(tcp[3] ?? 2375), protocol: tcp[1] === 'https' ? 'https' : 'http' });
-  throw new UnsupportedError(`docker host ${host}: the local applier talks to unix:// and tcp:// engines; deploy to others with cdktf deploy`);
-}
-
 export type Action = 'create' | 'replace' | 'keep';
 
 export interface PlannedResource {
@@ -167,7 +176,7 @@ export interface PlannedResource {
 export interface ApplyOptions {
   readonly stateFile: string;
   readonly log?: (line: string) => void;
-  /** @default dockerFor(stack.dockerHost) */
+  /** @default dockerFor(stack.docker) */
   readonly docker?: Docker;
 }
 
@@ -190,7 +199,7 @@ const hashOf = (value: unknown) => createHash('sha256').update(JSON.stringify(va
  */
 export async function applyStack(stack: LoadedStack, options: ApplyOptions): Promise<ApplyResult> {
   const log = options.log ?? (() => undefined);
-  const ctx: ApplyContext = { docker: options.docker ?? dockerFor(stack.dockerHost), stackDir: stack.dir, log, providers: stack.providers };
+  const ctx: ApplyContext = { docker: options.docker ?? dockerFor(stack.docker), stackDir: stack.dir, log, providers: stack.providers };
   const state = readState(options.stateFile);
   const declared = new Set(stack.resources.map((r) => r.address));
 
@@ -269,7 +278,7 @@ export interface DestroyOptions extends ApplyOptions {
 /** Removes what applyStack created, dependents first; prevent_destroy resources stay unless purged. */
 export async function destroyStack(stack: LoadedStack, options: DestroyOptions): Promise<{ removed: string[]; kept: string[] }> {
   const log = options.log ?? (() => undefined);
-  const ctx: ApplyContext = { docker: options.docker ?? dockerFor(stack.dockerHost), stackDir: stack.dir, log, providers: stack.providers };
+  const ctx: ApplyContext = { docker: options.docker ?? dockerFor(stack.docker), stackDir: stack.dir, log, providers: stack.providers };
   const state = readState(options.stateFile);
   const protectedAddresses = new Set(stack.resources.filter((r) => r.preventDestroy).map((r) => r.address));
   const inOrder = [...stack.resources.map((r) => r.address).reverse(), ...Object.keys(state.resources).filter((a) => !stack.resources.some((r) => r.address === a))];

@@ -5,6 +5,7 @@
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/load';
+import { formatChecks, runChecks } from './check-command';
 import { formatQueue, hashForConfig, logs, MailService, queueAction, QueueAction, queueFlush, queueList, targetOf } from './operator-commands';
 import { down, up } from './stack-commands';
 
@@ -18,13 +19,17 @@ const USAGE = `usage: mailstack <command> [--config FILE]      (FILE defaults to
   queue requeue ID|ALL        requeue a message (postsuper -r)
   queue flush                 try every deferred message now (postqueue -f)
   logs [postfix|dovecot|opendkim] [--follow] [--tail N]   a container's log (default postfix: the mail log)
-  hash-password               read a password, print its {SHA512-CRYPT} hash for mailstack.yaml`;
+  hash-password               read a password, print its {SHA512-CRYPT} hash for mailstack.yaml
+  check --user ADDRESS [--host HOST] [--json]
+                              verify the deployed stack from outside through its published ports: TLS, no
+                              open relay, no clear-text login, a test message sent and read back (then deleted);
+                              password from MAILSTACK_CHECK_PASSWORD, else prompted; exits 1 if a check fails`;
 
 /** Reads one line: from the terminal without echo, else from standard input. */
-async function readPassword(): Promise<string> {
+async function readPassword(prompt = 'Password: '): Promise<string> {
   const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: process.stdin.isTTY });
   if (process.stdin.isTTY) {
-    process.stderr.write('Password: ');
+    process.stderr.write(prompt);
     // Echo nothing while the password is typed.
     (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = () => undefined;
   }
@@ -44,6 +49,8 @@ async function main(argv: string[]): Promise<number> {
       json: { type: 'boolean', default: false },
       follow: { type: 'boolean', short: 'f', default: false },
       tail: { type: 'string' },
+      user: { type: 'string', short: 'u' },
+      host: { type: 'string' },
     },
     strict: true,
   });
@@ -83,6 +90,14 @@ async function main(argv: string[]): Promise<number> {
     case 'hash-password':
       console.log(hashForConfig(await readPassword()));
       return 0;
+    case 'check': {
+      if (!values.user || sub) break;
+      const password = process.env.MAILSTACK_CHECK_PASSWORD || (await readPassword(`Password for ${values.user}: `));
+      process.stderr.write(`Checking ${config} as ${values.user}...\n`);
+      const results = await runChecks({ configPath: config, user: values.user, password, host: values.host });
+      process.stdout.write(values.json ? `${JSON.stringify(results, null, 2)}\n` : formatChecks(results));
+      return results.some((r) => r.status === 'FAIL') ? 1 : 0;
+    }
   }
   console.error(USAGE);
   return 2;

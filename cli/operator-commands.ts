@@ -7,8 +7,10 @@ import { Writable } from 'node:stream';
 import { encrypt } from 'unixcrypt';
 import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
-import { dockerFor } from '../applier/apply';
+import { readFileSync } from 'node:fs';
+import { DockerConnection, dockerFor } from '../applier/apply';
 import { loadConfigFile } from '../config/load';
+import { MailstackConfig } from '../config/model';
 
 export type MailService = 'postfix' | 'dovecot' | 'opendkim';
 
@@ -30,7 +32,17 @@ export interface Target {
 
 export function targetOf(configPath: string): Target {
   const config = loadConfigFile(configPath);
-  return { docker: dockerFor(config.docker.host), prefix: config.docker.namePrefix };
+  return { docker: dockerFor(engineConnection(config.docker)), prefix: config.docker.namePrefix };
+}
+
+/** What MailStack gives the docker provider, with the PEM files read: the applier's own way in. */
+export function engineConnection(docker: MailstackConfig['docker']): DockerConnection {
+  const pem = (path: string) => readFileSync(path, 'utf8');
+  return {
+    host: docker.host,
+    ...(docker.tls && { caMaterial: pem(docker.tls.caFile), certMaterial: pem(docker.tls.certFile), keyMaterial: pem(docker.tls.keyFile) }),
+    ...(docker.sshOptions && { sshOpts: docker.sshOptions }),
+  };
 }
 
 /** Runs a command in one of the stack's containers; fails with its output when it fails. */

@@ -10,8 +10,11 @@ import * as yaml from 'js-yaml';
 import schema from '../mailstack.schema.json';
 import { checkMailDirectory } from './consistency';
 import {
+  ClientLimits,
   DEFAULT_BIND_ADDRESS,
+  DEFAULT_CLIENT_LIMITS,
   DEFAULT_DOCKER_HOST,
+  DEFAULT_MAILBOX_SIZE_BYTES,
   DEFAULT_MESSAGE_SIZE_BYTES,
   DEFAULT_DKIM,
   DEFAULT_NAME_PREFIX,
@@ -24,8 +27,13 @@ import {
   Mailbox,
   MailService,
   MailstackConfig,
+  READING_SERVICES,
+  ReadingService,
   Smarthost,
+  DockerTls,
 } from './model';
+
+const isReadingService = (s: string): s is ReadingService => (READING_SERVICES as readonly string[]).includes(s);
 import { hashPassword } from './password';
 import * as rules from './rules';
 
@@ -39,6 +47,13 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
+
+/**
+ * A problem on one line: control characters of a value a message repeats
+ * unquoted (a list of domains, say) are written as escapes, as JSON would.
+ */
+// eslint-disable-next-line no-control-regex
+const oneLine = (problem: string) => problem.replace(/[\x00-\x1f\x7f]/g, (c) => (c === '\x7f' ? '\\u007f' : JSON.stringify(c).slice(1, -1)));
 
 export interface LoadOptions {
   /** Name shown in error messages. @default '<config>' */
@@ -69,11 +84,11 @@ export function parseConfig(text: string, options: LoadOptions = {}): MailstackC
   } catch (err) {
     throw new ConfigError(file, [`not valid YAML: ${(err as Error).message}`]);
   }
-  if (!validateShape(doc)) throw new ConfigError(file, shapeProblems(validateShape.errors ?? []));
+  if (!validateShape(doc)) throw new ConfigError(file, shapeProblems(validateShape.errors ?? []).map(oneLine));
   const problems: string[] = [];
   const config = normalize(doc as unknown as RawConfig, problems, options);
   problems.push(...checkMailDirectory(config));
-  if (problems.length > 0) throw new ConfigError(file, problems);
+  if (problems.length > 0) throw new ConfigError(file, problems.map(oneLine));
   return config;
 }
 
@@ -84,11 +99,13 @@ interface RawConfig {
   mailboxes: { address: string; passwordHash?: string; passwordEnv?: string; quotaBytes?: number }[];
   aliases?: Record<string, string | string[]>;
   relay?: { networks?: string[]; smarthost?: { host: string; port?: number; tls?: Smarthost['tls']; username?: string } };
-  limits?: { messageSizeBytes?: number };
+  limits?: { messageSizeBytes?: number; mailboxSizeBytes?: number } & Partial<ClientLimits>;
+  protocols?: ReadingService[];
+  ipv6?: boolean;
   ports?: Partial<Record<MailService, number>> & { extraSmtp?: number[] };
   recipientDelimiter?: string;
   tls?: { certFile?: string; keyFile?: string };
-  docker?: { host?: string; bindAddress?: string; namePrefix?: string };
+  docker?: { host?: string; bindAddress?: string; namePrefix?: string; hostNetwork?: boolean; tls?: DockerTls; sshOptions?: string[] };
   dkim?: Partial<DkimConfig>;
   dns?: RawDns;
 }
@@ -131,13 +148,14 @@ function normalize(raw: RawConfig, problems: string[], options: LoadOptions): Ma
       passwordHash = check(`${path}.passwordHash`, m.passwordHash, rules.checkPasswordHash);
     } else {
       const name = check(`${path}.passwordEnv`, m.passwordEnv!, rules.checkEnvName);
-      const password = env[name];
+      // Own variables only: "constructor" or "__proto__" would otherwise find Object.prototype's.
+      const password = Object.hasOwn(env, name) ? env[name] : undefined;
       if (!rules.checkEnvName(name)) {
         if (password === undefined || password === '') problems.push(`${path}.passwordEnv: environment variable ${name} is not set`);
         else passwordHash = hashPassword(address, password);
       }
     }
-    return { address, passwordHash, quotaBytes: m.quotaBytes ?? 0 };
+    return { address, passwordHash, quotaBytes: m.quotaBytes ?? raw.limits?.mailboxSizeBytes ?? DEFAULT_MAILBOX_SIZE_BYTES };
   });
 
   const aliases: Record<string, string[]> = {};
@@ -155,11 +173,16 @@ function normalize(raw: RawConfig, problems: string[], options: LoadOptions): Ma
 
   const networks = (raw.relay?.networks ?? []).map((n, i) => check(`relay.networks[${i}]`, n, rules.checkNetwork));
 
+  const protocols = raw.protocols ?? [...READING_SERVICES];
   const ports: Partial<Record<MailService, number>> = {};
   const byPort = new Map<number, string>();
   for (const service of MAIL_SERVICES) {
     const port = raw.ports?.[service];
     if (port === undefined) continue;
+    if (isReadingService(service) && !protocols.includes(service)) {
+      problems.push(`ports.${service}: ${port} is given but ${service} is not in protocols (${protocols.join(', ') || 'empty'}); add it there or drop the port`);
+      continue;
+    }
     const reason = rules.checkPort(port);
     if (reason) problems.push(`ports.${service}: ${port} ${reason}`);
     else if (byPort.has(port)) problems.push(`ports.${service}: ${port} is already the port of ${byPort.get(port)}`);
@@ -177,6 +200,10 @@ function normalize(raw: RawConfig, problems: string[], options: LoadOptions): Ma
     byPort.set(port, `ports.extraSmtp[${i}]`);
     return port;
   });
+  // In the host's network postfix listens on the host ports itself, and its health check greets it on one of these (465 speaks TLS first).
+  if (raw.docker?.hostNetwork && ports.smtp === undefined && ports.submission === undefined && extraSmtpPorts.length === 0) {
+    problems.push('ports: docker.hostNetwork needs ports.smtp, ports.submission or ports.extraSmtp (postfix listens on the host ports itself, and its health check connects to one of these)');
+  }
   const recipientDelimiter = raw.recipientDelimiter ?? DEFAULT_RECIPIENT_DELIMITER;
   if (!/^[-+=_.]?$/.test(recipientDelimiter)) problems.push(`recipientDelimiter: ${JSON.stringify(recipientDelimiter)} is not one of + - = _ . or "" (none)`);
 
@@ -202,7 +229,10 @@ function normalize(raw: RawConfig, problems: string[], options: LoadOptions): Ma
     host: check('docker.host', raw.docker?.host ?? DEFAULT_DOCKER_HOST, rules.checkDockerHost),
     bindAddress: check('docker.bindAddress', raw.docker?.bindAddress ?? DEFAULT_BIND_ADDRESS, rules.checkIpAddress),
     namePrefix: check('docker.namePrefix', raw.docker?.namePrefix ?? DEFAULT_NAME_PREFIX, rules.checkNamePrefix),
+    hostNetwork: raw.docker?.hostNetwork ?? false,
+    ...normalizeDockerConnection(raw.docker, problems, options),
   };
+  problems.push(...relayNetworkProblems(networks, docker.hostNetwork, raw.ipv6 ?? false));
 
   const smarthost = normalizeSmarthost(raw.relay?.smarthost, problems);
   const dkim: DkimConfig = {
@@ -210,7 +240,7 @@ function normalize(raw: RawConfig, problems: string[], options: LoadOptions): Ma
     selector: check('dkim.selector', raw.dkim?.selector ?? DEFAULT_DKIM.selector, rules.checkLabel),
     keyBits: raw.dkim?.keyBits ?? DEFAULT_DKIM.keyBits,
   };
-  const dns = normalizeDns(raw.dns, domains, hostname, problems);
+  const dns = normalizeDns(raw.dns, domains, hostname, problems, dkim.enabled ? dkim.selector : undefined);
 
   return {
     hostname,
@@ -220,13 +250,77 @@ function normalize(raw: RawConfig, problems: string[], options: LoadOptions): Ma
     dkim,
     dns,
     relay: smarthost ? { networks, smarthost } : { networks },
-    limits: { messageSizeBytes: raw.limits?.messageSizeBytes ?? DEFAULT_MESSAGE_SIZE_BYTES },
+    limits: {
+      messageSizeBytes: raw.limits?.messageSizeBytes ?? DEFAULT_MESSAGE_SIZE_BYTES,
+      mailboxSizeBytes: raw.limits?.mailboxSizeBytes ?? DEFAULT_MAILBOX_SIZE_BYTES,
+      ...DEFAULT_CLIENT_LIMITS,
+      ...Object.fromEntries(Object.entries(raw.limits ?? {}).filter(([key]) => key in DEFAULT_CLIENT_LIMITS)),
+    },
+    protocols: READING_SERVICES.filter((p) => protocols.includes(p)),
+    ipv6: raw.ipv6 ?? false,
     ports,
     extraSmtpPorts,
     recipientDelimiter,
     tls,
     docker,
   };
+}
+
+/**
+ * Relay by network needs the client's real address. Through Docker's published
+ * ports postfix sees every client as the bridge gateway, so it needs the host's
+ * network stack; an IPv6 range needs postfix to speak IPv6.
+ */
+function relayNetworkProblems(networks: readonly string[], hostNetwork: boolean, ipv6: boolean): string[] {
+  if (networks.length === 0) return [];
+  if (!hostNetwork) {
+    return ['relay.networks: needs docker.hostNetwork: true; through published ports every client appears as the Docker bridge gateway, so postfix cannot tell the listed networks from the Internet'];
+  }
+  return networks.flatMap((n, i) => (!ipv6 && n.includes(':') ? [`relay.networks[${i}]: ${JSON.stringify(n)} is an IPv6 network; set ipv6: true for postfix to accept IPv6 clients`] : []));
+}
+
+/**
+ * How the engine at docker.host is reached: TLS client certificates for
+ * tcp://, extra ssh flags for ssh://. An engine's TCP port without client
+ * certificates is root on its host for anyone who reaches it, so tcp://
+ * without docker.tls is refused unless the engine is on this machine.
+ */
+function normalizeDockerConnection(raw: RawConfig['docker'], problems: string[], options: LoadOptions): Pick<MailstackConfig['docker'], 'tls' | 'sshOptions'> {
+  const host = raw?.host ?? DEFAULT_DOCKER_HOST;
+  // An invalid host is reported by its own check; the rest would only repeat it.
+  const url = rules.parseDockerHost(host);
+  let tls: DockerTls | undefined;
+  if (raw?.tls) {
+    if (url && url.scheme !== 'tcp') {
+      problems.push(`docker.tls: only applies to a tcp:// docker.host, not ${url.scheme}:// (ssh authenticates ssh://, file permissions unix://)`);
+    }
+    const files = {} as Record<keyof DockerTls, string>;
+    for (const key of ['caFile', 'certFile', 'keyFile'] as const) {
+      const value = raw.tls[key];
+      const reason = rules.checkFilePath(value);
+      if (reason) problems.push(`docker.tls.${key}: ${JSON.stringify(value)} ${reason}`);
+      const absolute = isAbsolute(value) ? value : resolve(options.baseDir ?? process.cwd(), value);
+      if (!reason && !existsSync(absolute)) problems.push(`docker.tls.${key}: ${JSON.stringify(value)} does not exist (looked for ${absolute})`);
+      files[key] = absolute;
+    }
+    tls = files;
+  } else if (url?.scheme === 'tcp' && url.port === 2376) {
+    problems.push(`docker.host: ${JSON.stringify(host)} is Docker's TLS port (2376), which asks for a client certificate: give docker.tls (caFile, certFile, keyFile)`);
+  } else if (url?.scheme === 'tcp' && !rules.isLoopback(url.host!)) {
+    problems.push(
+      `docker.host: ${JSON.stringify(host)} is an engine port without TLS: anyone who reaches it is root on that host. Give docker.tls (caFile, certFile, keyFile) for a port that requires client certificates, or use ssh://`,
+    );
+  }
+  let sshOptions: string[] | undefined;
+  if (raw?.sshOptions) {
+    if (url && url.scheme !== 'ssh') problems.push(`docker.sshOptions: only applies to an ssh:// docker.host, not ${url.scheme}://`);
+    sshOptions = raw.sshOptions.map((o, i) => {
+      const reason = rules.checkSshOption(o);
+      if (reason) problems.push(`docker.sshOptions[${i}]: ${JSON.stringify(o)} ${reason}`);
+      return o;
+    });
+  }
+  return { ...(tls ? { tls } : {}), ...(sshOptions ? { sshOptions } : {}) };
 }
 
 type RawSmarthost = NonNullable<NonNullable<RawConfig['relay']>['smarthost']>;
@@ -242,12 +336,13 @@ function normalizeSmarthost(raw: RawSmarthost | undefined, problems: string[]): 
   return { host: raw.host.toLowerCase(), port, tls, ...(raw.username !== undefined ? { username: raw.username } : {}) };
 }
 
-function normalizeDns(raw: RawDns | undefined, domains: readonly string[], hostname: string, problems: string[]): DnsConfig {
+function normalizeDns(raw: RawDns | undefined, domains: readonly string[], hostname: string, problems: string[], dkimSelector: string | undefined): DnsConfig {
   const provider: DnsProviderName = raw === undefined ? 'none' : (raw.provider ?? 'rfc2136');
   const push = (path: string, value: unknown, reason: string | undefined) => reason && problems.push(`dns.${path}: ${JSON.stringify(value)} ${reason}`);
   const zones = (raw?.zones ?? [...domains]).map((z, i) => {
     const zone = z.toLowerCase().replace(/\.$/, '');
-    push(`zones[${i}]`, z, rules.checkDomainName(zone));
+    // The default zones are the domains, already checked under their own key paths.
+    if (raw?.zones) push(`zones[${i}]`, z, rules.checkDomainName(zone));
     return zone;
   });
   domains.forEach((d, i) => {
@@ -292,6 +387,21 @@ function normalizeDns(raw: RawDns | undefined, domains: readonly string[], hostn
   const tlsRptRaw = section(raw?.tlsRpt);
   if (tlsRptRaw && tlsRptRaw.rua !== undefined) push('tlsRpt.rua', tlsRptRaw.rua, rules.checkReportAddress(tlsRptRaw.rua));
   const mtaStsRaw = section(raw?.mtaSts);
+  // A record name has at most 253 characters: the longest prefix a domain's records get decides.
+  // Only when the records are asked for (a dns section): the mail system itself takes any domain name.
+  const prefixes = [
+    ...(dkimSelector !== undefined && (raw?.dkim ?? true) ? [`${dkimSelector}._domainkey.`] : []),
+    ...(dmarcRaw ? ['_dmarc.'] : []),
+    ...(mtaStsRaw ? ['_mta-sts.'] : []),
+    ...(tlsRptRaw ? ['_smtp._tls.'] : []),
+    ...((raw?.srv ?? true) ? ['_submissions._tcp.'] : []),
+  ].sort((a, b) => b.length - a.length);
+  domains.forEach((d, i) => {
+    const name = `${prefixes[0] ?? ''}${d}`;
+    if (raw !== undefined && !rules.checkDomainName(d) && name.length > 253) {
+      problems.push(`domains[${i}]: "${d}" is too long for its DNS records: "${name}" would have ${name.length} characters (at most 253); shorten the domain or dkim.selector, or turn that record off under dns`);
+    }
+  });
   return {
     provider,
     ...(rfc2136 ? { rfc2136 } : {}),
@@ -320,12 +430,14 @@ function shapeProblems(errors: ErrorObject[]): string[] {
     let message = e.message ?? 'is not valid';
     if (e.keyword === 'additionalProperties') {
       const key = (e.params as { additionalProperty: string }).additionalProperty;
-      path = path ? `${path}.${key}` : key;
+      path = appendKey(path, key);
       message = 'is not a known key';
     } else if (e.keyword === 'required') {
       const key = (e.params as { missingProperty: string }).missingProperty;
-      path = path ? `${path}.${key}` : key;
+      path = appendKey(path, key);
       message = 'is required';
+    } else if (e.keyword === 'enum') {
+      message = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
     } else if (e.keyword === 'type' && e.instancePath.startsWith('/aliases/')) {
       message = 'must be an address or a list of addresses';
     }
@@ -342,8 +454,15 @@ function keyPath(pointer: string): string {
     .slice(1)
     .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
     .reduce((path, part, i, parts) => {
-      if (/^\d+$/.test(part)) return `${path}[${part}]`;
-      if (i > 0 && parts[0] === 'aliases' && i === 1) return `${path}[${JSON.stringify(part)}]`;
-      return path ? `${path}.${part}` : part;
+      // Keys the user names (alias addresses, zone names) are quoted, as the value checks write them.
+      const userKey = (i === 1 && parts[0] === 'aliases') || (i === 3 && parts.slice(0, 3).join('/') === 'dns/cloudflare/zoneIds');
+      if (!userKey && /^\d+$/.test(part)) return `${path}[${part}]`;
+      return appendKey(path, part, userKey);
     }, '');
+}
+
+/** `path.key`, or `path["key"]` for a user's key or one that is not a plain word (a dot, a space or a newline would blur the path). */
+function appendKey(path: string, key: string, quoted = false): string {
+  if (quoted || !/^[A-Za-z_$][\w$]*$/.test(key)) return `${path}[${JSON.stringify(key)}]`;
+  return path ? `${path}.${key}` : key;
 }

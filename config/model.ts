@@ -4,6 +4,10 @@
 export const MAIL_SERVICES = ['smtp', 'submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s'] as const;
 export type MailService = (typeof MAIL_SERVICES)[number];
 
+/** The mail-reading services dovecot can run; `protocols` picks among them. */
+export const READING_SERVICES = ['imap', 'imaps', 'pop3', 'pop3s'] as const;
+export type ReadingService = (typeof READING_SERVICES)[number];
+
 /** The port each service listens on inside its container. */
 export const CONTAINER_PORTS: Readonly<Record<MailService, number>> = {
   smtp: 25,
@@ -31,7 +35,12 @@ export interface MailstackConfig {
   /** Alias (address or `@domain`) to its targets. */
   readonly aliases: Readonly<Record<string, readonly string[]>>;
   readonly relay: { readonly networks: readonly string[]; readonly smarthost?: Smarthost };
-  readonly limits: { readonly messageSizeBytes: number };
+  /** mailboxSizeBytes: the quota of mailboxes without their own (already applied to `mailboxes`). */
+  readonly limits: { readonly messageSizeBytes: number; readonly mailboxSizeBytes: number } & ClientLimits;
+  /** The mail-reading services that run. */
+  readonly protocols: readonly ReadingService[];
+  /** Clients over IPv6 too. */
+  readonly ipv6: boolean;
   /** Host port per published service. */
   readonly ports: Readonly<Partial<Record<MailService, number>>>;
   /** More SMTP listeners like port 25, each published on its own number. */
@@ -40,9 +49,25 @@ export interface MailstackConfig {
   readonly recipientDelimiter: string;
   /** Absolute paths when the operator brings a certificate; empty for a self-signed one. */
   readonly tls: { readonly certFile?: string; readonly keyFile?: string };
-  readonly docker: { readonly host: string; readonly bindAddress: string; readonly namePrefix: string };
+  readonly docker: {
+    readonly host: string;
+    readonly bindAddress: string;
+    readonly namePrefix: string;
+    readonly hostNetwork: boolean;
+    /** tcp:// only: the client certificate the engine asks for and the CA its own certificate is checked against. */
+    readonly tls?: DockerTls;
+    /** ssh:// only: extra ssh client flags (the docker provider's ssh_opts). */
+    readonly sshOptions?: readonly string[];
+  };
   readonly dkim: DkimConfig;
   readonly dns: DnsConfig;
+}
+
+/** Absolute paths of PEM files: the CA that signed the engine's certificate, and the client certificate and key. */
+export interface DockerTls {
+  readonly caFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
 }
 
 /** All non-local mail goes through this relay. Its password is a Terraform variable (TF_VAR_smarthost_password). */
@@ -86,7 +111,25 @@ export const DEFAULT_SPF = 'v=spf1 mx -all';
 export const DEFAULT_RECIPIENT_DELIMITER = '+';
 export const DEFAULT_DKIM: DkimConfig = { enabled: true, selector: 'mailstack', keyBits: 2048 };
 
+/** Per SMTP client address (postfix anvil); 0 is unlimited. relay.networks are exempt. */
+export interface ClientLimits {
+  readonly clientConnectionsPerMinute: number;
+  readonly clientConcurrentConnections: number;
+  readonly clientMessagesPerMinute: number;
+  readonly clientAuthAttemptsPerMinute: number;
+}
+
+/** Generous for people and servers, tight for password guessing and floods. */
+export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
+  clientConnectionsPerMinute: 60,
+  clientConcurrentConnections: 20,
+  clientMessagesPerMinute: 100,
+  clientAuthAttemptsPerMinute: 10,
+};
+
 export const DEFAULT_MESSAGE_SIZE_BYTES = 26214400;
+/** 0: unlimited. */
+export const DEFAULT_MAILBOX_SIZE_BYTES = 0;
 export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
 export const DEFAULT_BIND_ADDRESS = '0.0.0.0';
 export const DEFAULT_NAME_PREFIX = 'mailstack';

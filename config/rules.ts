@@ -94,21 +94,80 @@ export function mynetworksEntry(network: string): string {
   return isIP(addr) === 6 ? `[${addr.toLowerCase()}]/${prefix}` : network;
 }
 
+/** An IP address without a zone index: node's isIP takes "fe80::1%eth0", which names an interface of this machine only. */
+const isAddress = (value: string) => isIP(value) !== 0 && !value.includes('%');
+
 export function checkIpAddress(value: string): string | undefined {
-  return isIP(value) ? undefined : 'is not an IPv4 or IPv6 address';
+  return isAddress(value) ? undefined : 'is not an IPv4 or IPv6 address';
 }
 
 export function checkPort(value: number): string | undefined {
   return Number.isInteger(value) && value >= 1 && value <= 65535 ? undefined : 'is not a TCP port (1-65535)';
 }
 
+/** A docker.host URL taken apart (see checkDockerHost for the forms accepted). */
+export interface DockerHostUrl {
+  readonly scheme: 'unix' | 'npipe' | 'tcp' | 'ssh';
+  /** tcp and ssh: host name or IP address (IPv6 without brackets). */
+  readonly host?: string;
+  /** Required with tcp, optional with ssh. */
+  readonly port?: number;
+  /** ssh: the login name, when given (else ssh's own default). */
+  readonly user?: string;
+}
+
+const NOT_DOCKER_HOST = 'is not a Docker host URL';
+
+function dockerHostUrl(value: string): DockerHostUrl | string {
+  if (value.startsWith('unix://')) {
+    return /^unix:\/\/\/[^\s"\\{}]+$/.test(value) ? { scheme: 'unix' } : `${NOT_DOCKER_HOST} (unix:// takes an absolute socket path: unix:///var/run/docker.sock)`;
+  }
+  if (value.startsWith('npipe://')) return /^npipe:\/\/[^\s"\\{}]+$/.test(value) ? { scheme: 'npipe' } : NOT_DOCKER_HOST;
+  if (/^https?:\/\//.test(value)) return `${NOT_DOCKER_HOST} mailstack accepts: write tcp://host:port (with docker.tls for TLS)`;
+  const m = /^(tcp|ssh):\/\/(?:([^@/]*)@)?(\[[^\]/]*\]|[^:/[\]]*)(?::([^/]*))?(\/.*)?$/.exec(value);
+  if (!m) return `${NOT_DOCKER_HOST} (unix:///path, tcp://host:port, ssh://[user@]host[:port])`;
+  const [, scheme, user, rawHost, rawPort, path] = m;
+  const host = rawHost.startsWith('[') ? rawHost.slice(1, -1) : rawHost;
+  if (host === '') return `${NOT_DOCKER_HOST} (it names no host; IPv6 addresses go in brackets: tcp://[::1]:2375)`;
+  if (rawHost.startsWith('[') ? isIP(host) !== 6 : checkHost(host)) return `${NOT_DOCKER_HOST} (${JSON.stringify(rawHost)} is not a host name or IP address)`;
+  if (path !== undefined) return `${NOT_DOCKER_HOST} (a ${scheme}:// URL takes no path)`;
+  if (rawPort === undefined && scheme === 'tcp') return `${NOT_DOCKER_HOST} (tcp:// needs a port: tcp://host:2376)`;
+  const port = rawPort === undefined ? undefined : /^[0-9]{1,5}$/.test(rawPort) ? Number(rawPort) : NaN;
+  if (port !== undefined && checkPort(port)) return `${NOT_DOCKER_HOST} (port ${JSON.stringify(rawPort)} is not a TCP port, 1-65535)`;
+  if (scheme === 'tcp' && user !== undefined) return `${NOT_DOCKER_HOST} (tcp:// takes no user name; ssh://user@host does)`;
+  // Passed to ssh as `-l user`: a login name, nothing ssh could take for an option.
+  if (user !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/.test(user)) return `${NOT_DOCKER_HOST} (${JSON.stringify(user)} is not a login name)`;
+  return { scheme: scheme as 'tcp' | 'ssh', host, ...(port !== undefined ? { port } : {}), ...(user !== undefined ? { user } : {}) };
+}
+
+/** unix:///path, npipe://path, tcp://host:port or ssh://[user@]host[:port]; each fault named. */
 export function checkDockerHost(value: string): string | undefined {
-  return /^(unix:\/\/\/[^\s"\\{}]+|(ssh|tcp|http|https):\/\/[^\s"\\/{}]+(\/[^\s"\\{}]*)?|npipe:\/\/[^\s"\\{}]+)$/.test(value)
-    ? undefined
-    : 'is not a Docker host URL (unix:///path, ssh://user@host, tcp://host:port)';
+  const url = dockerHostUrl(value);
+  return typeof url === 'string' ? url : undefined;
+}
+
+/** The parts of a docker.host that checkDockerHost accepts; undefined for any other. */
+export function parseDockerHost(value: string): DockerHostUrl | undefined {
+  const url = dockerHostUrl(value);
+  return typeof url === 'string' ? undefined : url;
+}
+
+/** localhost, 127.0.0.0/8 or ::1: only this machine can connect. */
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  return isIP(host) !== 0 && ipaddr.process(host).range() === 'loopback';
+}
+
+/** An extra flag for the ssh client (docker.sshOptions): it ends up in a Terraform string, so no interpolation. */
+export function checkSshOption(value: string): string | undefined {
+  // eslint-disable-next-line no-control-regex
+  if (value.length === 0 || /[\x00-\x1f\x7f]/.test(value) || /[$%]\{/.test(value)) return 'is not a usable ssh option (not empty; no control characters or "${")';
+  return undefined;
 }
 
 export function checkNamePrefix(value: string): string | undefined {
+  // It is also the stack's construct id, which the constructs library keeps in a plain object.
+  if (value === 'constructor') return 'is reserved (it names the stack, and the constructs library takes "constructor" for a property of every object)';
   return /^[a-z0-9][a-z0-9_.-]{0,39}$/.test(value)
     ? undefined
     : 'is not a name prefix (lowercase letters, digits, "_", ".", "-"; at most 40 characters; starts with a letter or digit)';
@@ -133,7 +192,7 @@ export function checkLabel(value: string): string | undefined {
 
 /** A host to connect to: an IP address or a host name (one label is fine: a container on the same network). */
 export function checkHost(value: string): string | undefined {
-  if (isIP(value)) return undefined;
+  if (isAddress(value)) return undefined;
   return value.length <= 253 && value.split('.').every((l) => DOMAIN_LABEL.test(l)) ? undefined : 'is not a host name or IP address';
 }
 
@@ -145,6 +204,8 @@ export function checkReportAddress(value: string): string | undefined {
 /** A TXT value we publish as given (an SPF record): printable ASCII, no quotes or backslashes. */
 export function checkTxtValue(value: string): string | undefined {
   if (!/^[\x20-\x7e]+$/.test(value) || /["\\]/.test(value)) return 'is not a TXT value (printable ASCII, no quotes or backslashes)';
+  // Published through Terraform strings, where "${" and "%{" would be read as expressions (an SPF macro such as %{i} too).
+  if (/[$%]\{/.test(value)) return 'is not a TXT value mailstack can publish ("${" and "%{" are Terraform syntax; SPF macros are not supported)';
   if (value.length > 450) return 'is longer than 450 characters';
   return undefined;
 }
@@ -160,7 +221,16 @@ export function checkKeyName(value: string): string | undefined {
   return name.split('.').every((l) => DOMAIN_LABEL.test(l)) ? undefined : 'is not a TSIG key name';
 }
 
+/** Each zone list as a set, made once: zoneOf runs for every record of every domain (quadratic as a scan). */
+const zoneSets = new WeakMap<readonly string[], { readonly length: number; readonly set: ReadonlySet<string> }>();
+
 /** The zone a name belongs to: the longest one containing it. */
 export function zoneOf(name: string, zones: readonly string[]): string | undefined {
-  return zones.filter((z) => name === z || name.endsWith(`.${z}`)).sort((a, b) => b.length - a.length)[0];
+  let cached = zoneSets.get(zones);
+  if (cached?.length !== zones.length) zoneSets.set(zones, (cached = { length: zones.length, set: new Set(zones) }));
+  // The name itself, then each parent: the first zone found is the longest.
+  for (let n = name; ; n = n.slice(n.indexOf('.') + 1)) {
+    if (cached.set.has(n)) return n;
+    if (!n.includes('.')) return undefined;
+  }
 }

@@ -35,6 +35,8 @@ export interface DovecotProps {
   readonly ports?: DovecotPorts;
   /** @default '0.0.0.0' */
   readonly bindAddress?: string;
+  /** Also publish the ports on [::] (bindAddress 0.0.0.0) or [::1] (127.0.0.1) for IPv6 clients. @default false */
+  readonly publishIpv6?: boolean;
   /** @default 'debian:bookworm-slim' */
   readonly baseImage?: string;
   /** @default the stack's default docker provider */
@@ -59,6 +61,7 @@ export class Dovecot extends Construct {
       networkName: props.networkName,
       ports: { ...props.ports },
       bindAddress: props.bindAddress ?? '0.0.0.0',
+      publishIpv6: props.publishIpv6,
       volumes: [
         { volume: props.volumes.mail, containerPath: MAIL_DIR },
         { volume: props.volumes.sockets, containerPath: SOCKET_DIR },

@@ -5,6 +5,9 @@ import { Lazy } from 'cdktf';
 import { Construct } from 'constructs';
 import { CONTAINER_PORTS, MailService } from '../config/model';
 
+/** With IPv6 on, ports bound to every (or the loopback) IPv4 address are bound to the IPv6 one too. */
+const IPV6_TWIN: Readonly<Record<string, string>> = { '0.0.0.0': '::', '127.0.0.1': '::1' };
+
 /** A file put into a container before it starts. */
 export interface MailFile {
   readonly path: string;
@@ -25,6 +28,12 @@ export interface MailContainerOptions {
   /** More ports published on the same number inside and out. @default [] */
   readonly extraPorts?: readonly number[];
   readonly bindAddress: string;
+  /** Also publish every port on [::] (bindAddress 0.0.0.0) or [::1] (127.0.0.1). @default false */
+  readonly publishIpv6?: boolean;
+  /** Run in the host's network stack: no network, nothing published, no hostname of its own. @default false */
+  readonly hostNetwork?: boolean;
+  /** Environment variables, NAME=value. @default [] */
+  readonly env?: readonly string[];
   readonly volumes: readonly { readonly volume: Volume; readonly containerPath: string }[];
   /** A function when the list is only known at synth time (files per domain added later). */
   readonly files: readonly MailFile[] | (() => readonly MailFile[]);
@@ -42,21 +51,30 @@ export function mailContainer(scope: Construct, id: string, o: MailContainerOpti
   const files = o.files;
   // Produced blocks are not renamed by cdktf: their keys are already Terraform's (file, content, permissions).
   const upload = typeof files === 'function' ? (Lazy.anyValue({ produce: () => toUpload(files()) }) as unknown as ContainerUpload[]) : toUpload(files);
+  const published: [number, number][] = Object.entries(o.ports)
+    .filter(([, external]) => external !== undefined)
+    .sort(([a], [b]) => CONTAINER_PORTS[a as MailService] - CONTAINER_PORTS[b as MailService])
+    .map(([service, external]): [number, number] => [CONTAINER_PORTS[service as MailService], external!])
+    .concat([...(o.extraPorts ?? [])].sort((a, b) => a - b).map((port): [number, number] => [port, port]));
+  const ipv6Twin = o.publishIpv6 ? IPV6_TWIN[o.bindAddress] : undefined;
+  const addresses = ipv6Twin ? [o.bindAddress, ipv6Twin] : [o.bindAddress];
   return new Container(scope, id, {
     provider: o.provider,
     name: o.name,
     image: o.imageId,
-    hostname: o.hostname,
+    // Docker refuses a hostname of its own in the host's network stack.
+    hostname: o.hostNetwork ? undefined : o.hostname,
     restart: 'unless-stopped',
     mustRun: true,
     wait: true,
     waitTimeout: 120,
-    networksAdvanced: [{ name: o.networkName }],
-    ports: Object.entries(o.ports)
-      .filter(([, external]) => external !== undefined)
-      .sort(([a], [b]) => CONTAINER_PORTS[a as MailService] - CONTAINER_PORTS[b as MailService])
-      .map(([service, external]) => ({ internal: CONTAINER_PORTS[service as MailService], external, ip: o.bindAddress, protocol: 'tcp' }))
-      .concat([...(o.extraPorts ?? [])].sort((a, b) => a - b).map((port) => ({ internal: port, external: port, ip: o.bindAddress, protocol: 'tcp' }))),
+    ...(o.hostNetwork
+      ? { networkMode: 'host' }
+      : {
+          networksAdvanced: [{ name: o.networkName }],
+          ports: published.flatMap(([internal, external]) => addresses.map((ip) => ({ internal, external, ip, protocol: 'tcp' }))),
+        }),
+    env: o.env && o.env.length > 0 ? [...o.env] : undefined,
     volumes: o.volumes.map((v) => ({ volumeName: v.volume.name, containerPath: v.containerPath })),
     upload,
     healthcheck: { test: ['CMD', '/usr/local/bin/healthcheck.sh'], interval: '5s', timeout: '5s', startPeriod: '30s', retries: 3 },

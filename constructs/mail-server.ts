@@ -4,10 +4,10 @@ import { TlsProvider } from '@cdktf/provider-tls/lib/provider';
 import { Lazy, TerraformOutput, TerraformVariable } from 'cdktf';
 import { Construct } from 'constructs';
 import { checkMailDirectory } from '../config/consistency';
-import { DEFAULT_MESSAGE_SIZE_BYTES, DnsConfig, Mailbox, Smarthost } from '../config/model';
+import { ClientLimits, DEFAULT_CLIENT_LIMITS, DEFAULT_MAILBOX_SIZE_BYTES, DEFAULT_MESSAGE_SIZE_BYTES, DnsConfig, Mailbox, READING_SERVICES, ReadingService, Smarthost } from '../config/model';
 import * as rules from '../config/rules';
 import { renderAutoconfig, renderClientSettings } from '../render/client-settings';
-import { MailSystemModel } from '../render/model';
+import { HostListeners, MailSystemModel } from '../render/model';
 import { terraformLiteral } from './terraform-literal';
 import { Dkim } from './dkim';
 import { IDnsBackend } from './dns/backend';
@@ -22,7 +22,7 @@ export interface MailboxOptions {
   readonly address: string;
   /** A dovecot password hash, e.g. what `doveadm pw -s SHA512-CRYPT` prints. Never a clear-text password. */
   readonly passwordHash: string;
-  /** Quota in bytes; 0 is unlimited. @default 0 */
+  /** Quota in bytes; 0 is unlimited. @default the server's mailboxSizeBytes */
   readonly quotaBytes?: number;
 }
 
@@ -42,6 +42,22 @@ export interface MailServerProps {
   readonly relayNetworks?: string[];
   /** Largest message accepted, in bytes. @default 26214400 */
   readonly messageSizeBytes?: number;
+  /**
+   * Per SMTP client address (postfix anvil), 0 for unlimited; relayNetworks are exempt.
+   * @default { clientConnectionsPerMinute: 60, clientConcurrentConnections: 20, clientMessagesPerMinute: 100, clientAuthAttemptsPerMinute: 10 }
+   */
+  readonly clientLimits?: Partial<ClientLimits>;
+  /** Quota of every mailbox without its own quotaBytes; 0 is unlimited. @default 0 */
+  readonly mailboxSizeBytes?: number;
+  /** The mail-reading services that run; one left out does not listen at all. @default ['imap', 'imaps', 'pop3', 'pop3s'] */
+  readonly protocols?: ReadingService[];
+  /** Accept IPv6 clients: publish on [::] too, and with hostNetwork let postfix speak IPv6. @default false */
+  readonly ipv6?: boolean;
+  /**
+   * Run postfix in the host's network stack so it sees clients' real addresses;
+   * required for relayNetworks. @default false
+   */
+  readonly hostNetwork?: boolean;
   /** Host ports to publish. @default {} (nothing published) */
   readonly ports?: MailPorts;
   /** More SMTP listeners like port 25 (e.g. [10025]), published on the same number. @default [] */
@@ -103,6 +119,11 @@ export class MailServer extends Construct implements IMailSystem {
   private readonly messageSizeBytes: number;
   private readonly extraSmtpPorts: number[];
   private readonly recipientDelimiter: string;
+  private readonly mailboxSizeBytes: number;
+  private readonly clientLimits: ClientLimits;
+  private readonly protocols: ReadingService[];
+  private readonly ipv6: boolean;
+  private readonly hostListeners?: HostListeners;
 
   constructor(scope: Construct, id: string, props: MailServerProps) {
     super(scope, id);
@@ -123,6 +144,27 @@ export class MailServer extends Construct implements IMailSystem {
     }
     this.recipientDelimiter = props.recipientDelimiter ?? '+';
     if (!/^[-+=_.]?$/.test(this.recipientDelimiter)) throw new Error(`recipientDelimiter "${this.recipientDelimiter}" is not one of + - = _ . or ""`);
+    this.clientLimits = { ...DEFAULT_CLIENT_LIMITS, ...props.clientLimits };
+    for (const [name, value] of Object.entries(this.clientLimits)) {
+      if (!Number.isInteger(value) || value < 0) throw new Error(`${name} ${value} is not a whole number (0 for unlimited)`);
+    }
+    this.mailboxSizeBytes = props.mailboxSizeBytes ?? DEFAULT_MAILBOX_SIZE_BYTES;
+    if (!Number.isInteger(this.mailboxSizeBytes) || this.mailboxSizeBytes < 0) throw new Error(`mailboxSizeBytes ${this.mailboxSizeBytes} is not a whole number of bytes`);
+    this.protocols = [...(props.protocols ?? READING_SERVICES)];
+    for (const p of this.protocols) {
+      if (!READING_SERVICES.includes(p)) throw new Error(`protocol "${p}" is not one of ${READING_SERVICES.join(', ')}`);
+    }
+    for (const service of READING_SERVICES) {
+      if (props.ports?.[service] !== undefined && !this.protocols.includes(service)) throw new Error(`port ${props.ports[service]} of ${service} is given but ${service} is not in protocols`);
+    }
+    this.ipv6 = props.ipv6 ?? false;
+    if (this.relayNetworks.length > 0 && !props.hostNetwork) {
+      throw new Error('relayNetworks needs hostNetwork: through published ports every client appears as the Docker bridge gateway, so postfix cannot tell the networks apart');
+    }
+    if (props.hostNetwork) {
+      const ports = props.ports ?? {};
+      this.hostListeners = { bindAddress, smtp: ports.smtp, submission: ports.submission, submissions: ports.submissions };
+    }
 
     const dockerProvider = props.dockerProvider;
     this.network = new Network(this, 'Network', {
@@ -190,9 +232,11 @@ export class MailServer extends Construct implements IMailSystem {
       provider: dockerProvider,
     };
     const ports = props.ports ?? {};
-    this.dovecot = new Dovecot(this, 'Dovecot', { ...common, ports: { imap: ports.imap, imaps: ports.imaps, pop3: ports.pop3, pop3s: ports.pop3s } });
+    this.dovecot = new Dovecot(this, 'Dovecot', { ...common, publishIpv6: this.ipv6, ports: { imap: ports.imap, imaps: ports.imaps, pop3: ports.pop3, pop3s: ports.pop3s } });
     this.postfix = new Postfix(this, 'Postfix', {
       ...common,
+      hostNetwork: props.hostNetwork,
+      publishIpv6: this.ipv6,
       ports: { smtp: ports.smtp, submission: ports.submission, submissions: ports.submissions },
       smarthostPassword: this.smarthostPassword?.stringValue,
       dependsOn: [this.dovecot.container, ...(this.dkim ? [this.dkim.container] : [])],
@@ -235,7 +279,7 @@ export class MailServer extends Construct implements IMailSystem {
     const address = must('mailbox address', options.address.toLowerCase(), rules.checkAddress);
     if (this.mailboxes.has(address)) throw new Error(`mailbox "${address}" is already added`);
     must(`password hash of ${address}`, options.passwordHash, rules.checkPasswordHash);
-    const quotaBytes = options.quotaBytes ?? 0;
+    const quotaBytes = options.quotaBytes ?? this.mailboxSizeBytes;
     if (!Number.isInteger(quotaBytes) || quotaBytes < 0) throw new Error(`quotaBytes ${quotaBytes} of ${address} is not a whole number of bytes`);
     this.mailboxes.set(address, { address, passwordHash: options.passwordHash, quotaBytes });
   }
@@ -260,9 +304,13 @@ export class MailServer extends Construct implements IMailSystem {
       aliases: Object.fromEntries(this.aliases),
       relayNetworks: [...this.relayNetworks],
       messageSizeBytes: this.messageSizeBytes,
+      clientLimits: { ...this.clientLimits },
       recipientDelimiter: this.recipientDelimiter,
       extraSmtpPorts: [...this.extraSmtpPorts],
       dkimSigning: this.dkim !== undefined,
+      protocols: [...this.protocols],
+      ipv6: this.ipv6,
+      ...(this.hostListeners ? { hostListeners: this.hostListeners } : {}),
       ...(this.smarthost ? { smarthost: this.smarthost } : {}),
     };
   }

@@ -31,7 +31,13 @@ export class MailStack extends TerraformStack {
 
   constructor(scope: Construct, id: string, config: MailstackConfig) {
     super(scope, id);
-    const dockerProvider = new DockerProvider(this, 'Docker', { host: config.docker.host });
+    const { host, tls: engineTls, sshOptions } = config.docker;
+    const dockerProvider = new DockerProvider(this, 'Docker', {
+      host,
+      // PEM contents read by Terraform at plan time (cert_path would impose its file names); the key stays out of plan output.
+      ...(engineTls && { caMaterial: Fn.file(engineTls.caFile), certMaterial: Fn.file(engineTls.certFile), keyMaterial: Fn.sensitive(Fn.file(engineTls.keyFile)) }),
+      ...(sshOptions && { sshOpts: [...sshOptions] }),
+    });
     const tlsProvider = new TlsProvider(this, 'Tls');
     // Only the config decides between the backends; their providers sit in the stack itself.
     const { certFile, keyFile } = config.tls;
@@ -42,6 +48,16 @@ export class MailStack extends TerraformStack {
       aliases: Object.fromEntries(Object.entries(config.aliases).map(([k, v]) => [k, [...v]])),
       relayNetworks: [...config.relay.networks],
       messageSizeBytes: config.limits.messageSizeBytes,
+      mailboxSizeBytes: config.limits.mailboxSizeBytes,
+      clientLimits: {
+        clientConnectionsPerMinute: config.limits.clientConnectionsPerMinute,
+        clientConcurrentConnections: config.limits.clientConcurrentConnections,
+        clientMessagesPerMinute: config.limits.clientMessagesPerMinute,
+        clientAuthAttemptsPerMinute: config.limits.clientAuthAttemptsPerMinute,
+      },
+      protocols: [...config.protocols],
+      ipv6: config.ipv6,
+      hostNetwork: config.docker.hostNetwork,
       ports: config.ports,
       extraSmtpPorts: [...config.extraSmtpPorts],
       recipientDelimiter: config.recipientDelimiter,

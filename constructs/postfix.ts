@@ -2,11 +2,11 @@ import { Container } from '@cdktf/provider-docker/lib/container';
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { Construct } from 'constructs';
 import { POSTFIX_MAPS, POSTFIX_QUEUE_DIR, POSTFIX_SOCKET_DIR, TLS_CERT_FILE, TLS_KEY_FILE } from '../render/layout';
-import { MailSystemModel } from '../render/model';
+import { HostListeners, MailSystemModel } from '../render/model';
 import { renderMainCf, smarthostNexthop } from '../render/postfix-main-cf';
 import type { Smarthost } from '../config/model';
 import { renderMasterCf } from '../render/postfix-master-cf';
-import { renderVirtualAliasMaps, renderVirtualMailboxDomains, renderVirtualMailboxMaps } from '../render/postfix-maps';
+import { renderSenderLoginMaps, renderVirtualAliasMaps, renderVirtualMailboxDomains, renderVirtualMailboxMaps } from '../render/postfix-maps';
 import { MailCertificate } from './mail-certificate';
 import { mailContainer, MailFile } from './mail-container';
 import { renderedFile, terraformLiteral } from './terraform-literal';
@@ -43,6 +43,14 @@ export interface PostfixProps {
   readonly baseImage?: string;
   /** The smarthost password (a sensitive Terraform variable's value), when the model's smarthost logs in. */
   readonly smarthostPassword?: string;
+  /**
+   * Run in the host's network stack, listening on the host ports itself, so it
+   * sees clients' real addresses (needed for relay by network). The system's
+   * model then carries `hostListeners`. @default false
+   */
+  readonly hostNetwork?: boolean;
+  /** Also publish the ports on [::] (bindAddress 0.0.0.0) or [::1] (127.0.0.1) for IPv6 clients. @default false */
+  readonly publishIpv6?: boolean;
   /** Constructs the container starts after (dovecot, whose sockets it uses). @default [] */
   readonly dependsOn?: Construct[];
   /** @default the stack's default docker provider */
@@ -58,6 +66,8 @@ export class Postfix extends Construct {
     super(scope, id);
     const render = (f: (m: MailSystemModel) => string) => renderedFile(() => props.system.model, f);
     this.image = new MailImage(this, 'Image', { imageName: 'postfix', namePrefix: props.namePrefix, baseImage: props.baseImage, provider: props.provider });
+    const hostListeners = props.system.model.hostListeners;
+    if (props.hostNetwork && !hostListeners) throw new Error('postfix in the host network needs the mail system model to carry hostListeners');
     this.container = mailContainer(this, 'Resource', {
       name: `${props.namePrefix}-postfix`,
       role: 'postfix',
@@ -68,6 +78,9 @@ export class Postfix extends Construct {
       ports: { ...props.ports },
       extraPorts: props.system.model.extraSmtpPorts,
       bindAddress: props.bindAddress ?? '0.0.0.0',
+      publishIpv6: props.publishIpv6,
+      hostNetwork: props.hostNetwork,
+      env: hostListeners ? [`MAILSTACK_SMTP_PROBE=${smtpProbe(hostListeners, props.system.model.extraSmtpPorts)}`] : [],
       volumes: [
         { volume: props.volumes.queue, containerPath: POSTFIX_QUEUE_DIR },
         { volume: props.volumes.sockets, containerPath: POSTFIX_SOCKET_DIR },
@@ -78,6 +91,7 @@ export class Postfix extends Construct {
         { path: POSTFIX_MAPS.virtualMailboxDomains, content: render(renderVirtualMailboxDomains) },
         { path: POSTFIX_MAPS.virtualMailboxMaps, content: render(renderVirtualMailboxMaps) },
         { path: POSTFIX_MAPS.virtualAliasMaps, content: render(renderVirtualAliasMaps) },
+        { path: POSTFIX_MAPS.senderLoginMaps, content: render(renderSenderLoginMaps) },
         { path: TLS_CERT_FILE, content: props.certificate.certificatePem },
         { path: TLS_KEY_FILE, content: props.certificate.privateKeyPem, permissions: '0600' },
         ...saslPasswordFile(props.system.model.smarthost, props.smarthostPassword),
@@ -93,4 +107,12 @@ function saslPasswordFile(smarthost: Smarthost | undefined, password: string | u
   if (!smarthost?.username) return [];
   if (password === undefined) throw new Error('the smarthost has a username but no password variable');
   return [{ path: POSTFIX_MAPS.saslPasswords, content: `${terraformLiteral(`${smarthostNexthop(smarthost)} ${smarthost.username}:`)}${password}\n`, permissions: '0600' }];
+}
+
+/** Where the health check finds a 220 greeting when postfix listens on host ports. */
+function smtpProbe(host: HostListeners, extraSmtpPorts: readonly number[]): string {
+  const port = host.smtp ?? host.submission ?? extraSmtpPorts[0];
+  if (port === undefined) throw new Error('postfix in the host network needs a smtp, submission or extra SMTP port (its health is checked there)');
+  const address = host.bindAddress === '0.0.0.0' ? '127.0.0.1' : host.bindAddress === '::' ? '::1' : host.bindAddress;
+  return `${address}:${port}`;
 }

@@ -34,7 +34,9 @@ export class CompanyStack extends TerraformStack {
       hostname: 'mail.company.test',
       namePrefix: 'company-mail',
       ports: { smtp: 25, submission: 587, submissions: 465, imaps: 993, pop3s: 995 },
+      // The office LAN relays without logging in; postfix needs its real address, so host networking.
       relayNetworks: ['10.1.15.0/24'],
+      hostNetwork: true,
       dockerProvider: docker,
     });
     this.mail.addDomain('company.test');

@@ -8,11 +8,16 @@ import {
   TLS_KEY_FILE,
   VMAIL_UID,
 } from './layout';
+import { CONTAINER_PORTS, ReadingService } from '../config/model';
 import { MailSystemModel } from './model';
 
 export function renderDovecotConf(model: MailSystemModel): string {
+  const on = (service: ReadingService) => model.protocols.includes(service);
+  // Port 0: the listener is not opened at all (protocols left out of mailstack.yaml).
+  const port = (service: ReadingService) => (on(service) ? CONTAINER_PORTS[service] : 0);
+  const protocols = [...(on('imap') || on('imaps') ? ['imap'] : []), ...(on('pop3') || on('pop3s') ? ['pop3'] : []), 'lmtp'];
   return `# dovecot.conf, rendered by mailstack from mailstack.yaml. Changes here are overwritten.
-protocols = imap pop3 lmtp
+protocols = ${protocols.join(' ')}
 listen = *
 hostname = ${model.hostname}
 log_path = /dev/stderr
@@ -24,7 +29,7 @@ ssl_cert = <${TLS_CERT_FILE}
 ssl_key = <${TLS_KEY_FILE}
 ssl_min_protocol = TLSv1.2
 ssl_cipher_list = ${INTERMEDIATE_CIPHERS}
-ssl_prefer_server_ciphers = no
+ssl_prefer_server_ciphers = yes
 disable_plaintext_auth = yes
 auth_mechanisms = plain login
 auth_username_format = %Lu
@@ -71,25 +76,30 @@ namespace inbox {
   }
 }
 
+# Quota per mailbox from the passwd-file (userdb_quota_rule); postfix asks the
+# quota-status service at RCPT so a full mailbox is refused, not bounced later.
 plugin {
   quota = maildir:User quota
+  quota_status_success = DUNNO
+  quota_status_nouser = DUNNO
+  quota_status_overquota = "552 5.2.2 Mailbox is full"
 }
 
 service imap-login {
   inet_listener imap {
-    port = 143
+    port = ${port('imap')}
   }
   inet_listener imaps {
-    port = 993
+    port = ${port('imaps')}
     ssl = yes
   }
 }
 service pop3-login {
   inet_listener pop3 {
-    port = 110
+    port = ${port('pop3')}
   }
   inet_listener pop3s {
-    port = 995
+    port = ${port('pop3s')}
     ssl = yes
   }
 }
@@ -102,6 +112,15 @@ service lmtp {
     user = postfix
     group = postfix
   }
+}
+service quota-status {
+  executable = quota-status -p postfix
+  unix_listener ${SOCKET_DIR}/quota-status {
+    mode = 0660
+    user = postfix
+    group = postfix
+  }
+  client_limit = 1
 }
 service auth {
   unix_listener ${SOCKET_DIR}/auth {

@@ -10,6 +10,7 @@ export const POSTFIX_SOCKET_DIR = '/var/spool/postfix/private/mailstack';
 /** Socket paths relative to postfix's queue_directory, as main.cf wants them. */
 export const POSTFIX_LMTP_SOCKET = 'private/mailstack/lmtp';
 export const POSTFIX_AUTH_SOCKET = 'private/mailstack/auth';
+export const POSTFIX_QUOTA_SOCKET = 'private/mailstack/quota-status';
 
 export const POSTFIX_QUEUE_DIR = '/var/spool/postfix';
 /** The mail volume: one Maildir per mailbox under <domain>/<user>. */
@@ -23,6 +24,7 @@ export const POSTFIX_MAPS = {
   virtualMailboxMaps: '/etc/postfix/virtual_mailbox_maps',
   virtualAliasMaps: '/etc/postfix/virtual_alias_maps',
   saslPasswords: '/etc/postfix/sasl_passwords',
+  senderLoginMaps: '/etc/postfix/sender_login_maps',
 } as const;
 
 export const DOVECOT_PASSWD_FILE = '/etc/dovecot/users';

@@ -6,6 +6,7 @@ import {
   POSTFIX_AUTH_SOCKET,
   POSTFIX_LMTP_SOCKET,
   POSTFIX_MAPS,
+  POSTFIX_QUOTA_SOCKET,
   POSTFIX_SOCKET_DIR,
   TLS_CERT_FILE,
   TLS_KEY_FILE,
@@ -14,7 +15,10 @@ import { MailSystemModel } from './model';
 
 export function renderMainCf(model: MailSystemModel): string {
   const smarthost = model.smarthost;
-  const mynetworks = ['127.0.0.0/8', '[::1]/128', ...model.relayNetworks.map(mynetworksEntry)];
+  // In its own network namespace the loopback is the container's; in the host's
+  // it would be every local process (and any proxy there), so it is not trusted.
+  const loopback = model.hostListeners ? [] : ['127.0.0.0/8', '[::1]/128'];
+  const mynetworks = [...loopback, ...model.relayNetworks.map(mynetworksEntry)];
   const params: [string, string][] = [
     ['compatibility_level', '3.6'],
     ['myhostname', model.hostname],
@@ -23,9 +27,10 @@ export function renderMainCf(model: MailSystemModel): string {
     ['biff', 'no'],
     ['append_dot_mydomain', 'no'],
     ['readme_directory', 'no'],
-    // The container has no IPv6 unless the engine gives it one; postfix warns otherwise.
+    // A bridged container has no IPv6 (IPv6 clients arrive through Docker's
+    // proxy as IPv4); in the host's network stack postfix can speak it.
     ['inet_interfaces', 'all'],
-    ['inet_protocols', 'ipv4'],
+    ['inet_protocols', model.hostListeners && model.ipv6 ? 'all' : 'ipv4'],
     // Logs go to the container's stdout, read with `docker logs`.
     ['maillog_file', '/dev/stdout'],
 
@@ -48,8 +53,23 @@ export function renderMainCf(model: MailSystemModel): string {
     // relay.networks, never the Docker bridge) and authenticated users.
     ['mynetworks', mynetworks.join(' ')],
     ['smtpd_relay_restrictions', 'permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination'],
-    ['smtpd_recipient_restrictions', 'reject_non_fqdn_recipient, reject_unlisted_recipient'],
+    // A full mailbox is refused at RCPT (552 5.2.2) by dovecot's quota-status
+    // service; while dovecot is down the mail is queued instead.
+    ['smtpd_recipient_restrictions', `reject_non_fqdn_recipient, reject_unlisted_recipient, check_policy_service { unix:${POSTFIX_QUOTA_SOCKET}, default_action=DUNNO }`],
     ['smtpd_data_restrictions', 'reject_unauth_pipelining'],
+    // Logged-in users send only as addresses they own (their mailbox, aliases that reach it).
+    ['smtpd_sender_login_maps', `texthash:${POSTFIX_MAPS.senderLoginMaps}`],
+    ['smtpd_sender_restrictions', 'reject_authenticated_sender_login_mismatch'],
+    // Malformed SMTP: commands sent ahead of the greeting/replies, and bare LF line
+    // endings (SMTP smuggling), are refused; relay.networks (old printers) are exempt.
+    ['smtpd_forbid_unauth_pipelining', 'yes'],
+    ['smtpd_forbid_bare_newline', 'reject'],
+    // Per client address (anvil); relay.networks are exempt through $mynetworks.
+    ['smtpd_client_connection_rate_limit', String(model.clientLimits.clientConnectionsPerMinute)],
+    ['smtpd_client_connection_count_limit', String(model.clientLimits.clientConcurrentConnections)],
+    ['smtpd_client_message_rate_limit', String(model.clientLimits.clientMessagesPerMinute)],
+    ['smtpd_client_auth_rate_limit', String(model.clientLimits.clientAuthAttemptsPerMinute)],
+    ['anvil_rate_time_unit', '60s'],
     ['smtpd_helo_required', 'yes'],
     ['disable_vrfy_command', 'yes'],
     // Classic relay tricks: user%other@here and bang paths are not rewritten.
@@ -74,7 +94,8 @@ export function renderMainCf(model: MailSystemModel): string {
     ['smtpd_tls_ciphers', 'medium'],
     ['smtpd_tls_mandatory_ciphers', 'medium'],
     ['tls_medium_cipherlist', INTERMEDIATE_CIPHERS],
-    ['tls_preempt_cipherlist', 'no'],
+    // The server's order (all AEAD with forward secrecy): scanners rate "no order" HIGH.
+    ['tls_preempt_cipherlist', 'yes'],
     ['smtpd_tls_received_header', 'yes'],
     ['smtpd_tls_loglevel', '1'],
     ['smtpd_tls_session_cache_database', 'btree:${data_directory}/smtpd_scache'],

@@ -34,3 +34,26 @@ export function renderVirtualAliasMaps(model: MailSystemModel): string {
   }
   return HEADER + sorted(lines.keys()).map((key) => `${key} ${lines.get(key)}\n`).join('');
 }
+
+/**
+ * smtpd_sender_login_maps: which logins may use an address as envelope sender
+ * (reject_authenticated_sender_login_mismatch). A mailbox owns itself; an alias
+ * or catch-all belongs to every local mailbox it delivers to, through other
+ * aliases too. An address not listed may not be used by anyone who logged in.
+ */
+export function renderSenderLoginMaps(model: MailSystemModel): string {
+  const mailboxes = new Set(model.mailboxes.map((m) => m.address));
+  const owners = (address: string, seen: Set<string>): string[] => {
+    if (mailboxes.has(address)) return [address];
+    if (seen.has(address) || !(address in model.aliases)) return [];
+    seen.add(address);
+    return model.aliases[address].flatMap((t) => owners(t, seen));
+  };
+  const lines = new Map<string, string[]>();
+  for (const address of mailboxes) lines.set(address, [address]);
+  for (const alias of Object.keys(model.aliases)) {
+    const logins = [...new Set(owners(alias, new Set()))];
+    if (logins.length > 0 && !mailboxes.has(alias)) lines.set(alias, sorted(logins));
+  }
+  return HEADER + sorted(lines.keys()).map((key) => `${key} ${lines.get(key)!.join(', ')}\n`).join('');
+}

@@ -6,13 +6,9 @@
 
 import { MailSystemModel } from './model';
 
-/** The listeners, on their standard ports inside the container. */
-const LISTENERS = `\
-# service  type  private unpriv  chroot  wakeup  maxproc command
-# SMTP from other servers (MX): STARTTLS offered, no AUTH.
-smtp       inet  n       -       n       -       -       smtpd
-# Submission (RFC 6409): STARTTLS required, then AUTH, then relay.
-submission inet  n       -       n       -       -       smtpd
+/** What each SMTP listener does beyond main.cf. */
+const SMTP_OPTIONS = '';
+const SUBMISSION_OPTIONS = `\
   -o syslog_name=postfix/submission
   -o smtpd_tls_security_level=encrypt
   -o smtpd_sasl_auth_enable=yes
@@ -20,8 +16,8 @@ submission inet  n       -       n       -       -       smtpd
   -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
   -o milter_macro_daemon_name=ORIGINATING
   -o milter_default_action=tempfail
-# Submission over implicit TLS (RFC 8314).
-submissions inet n       -       n       -       -       smtpd
+`;
+const SUBMISSIONS_OPTIONS = `\
   -o syslog_name=postfix/submissions
   -o smtpd_tls_wrappermode=yes
   -o smtpd_sasl_auth_enable=yes
@@ -30,6 +26,12 @@ submissions inet n       -       n       -       -       smtpd
   -o milter_macro_daemon_name=ORIGINATING
   -o milter_default_action=tempfail
 `;
+
+const HEADER = `# service  type  private unpriv  chroot  wakeup  maxproc command
+`;
+
+const listener = (service: string, comment: string, options: string) =>
+  `# ${comment}\n${service.padEnd(10)} inet  n       -       n       -       -       smtpd\n${options}`;
 
 const INTERNAL_SERVICES = `\
 pickup     unix  n       -       n       60      1       pickup
@@ -57,10 +59,23 @@ scache     unix  -       -       n       -       1       scache
 postlog    unix-dgram n  -       n       -       1       postlogd
 `;
 
-/** Extra SMTP listeners (ports.extraSmtp): the same policy as port 25, on another port. */
-const extraListener = (port: number) => `${String(port).padEnd(10)} inet  n       -       n       -       -       smtpd\n  -o syslog_name=postfix/smtp-${port}\n`;
-
-export function renderMasterCf(model: Pick<MailSystemModel, 'extraSmtpPorts'>): string {
-  const extras = [...model.extraSmtpPorts].sort((a, b) => a - b).map(extraListener).join('');
-  return `# master.cf, rendered by mailstack. Changes here are overwritten.\n${LISTENERS}${extras}${INTERNAL_SERVICES}`;
+/**
+ * In the container's own network the listeners take their standard ports
+ * (Docker publishes them); in the host's network they take the host ports on
+ * the bind address, and one not published does not listen.
+ */
+export function renderMasterCf(model: Pick<MailSystemModel, 'extraSmtpPorts' | 'hostListeners'>): string {
+  const host = model.hostListeners;
+  const at = (port: number) => (!host || host.bindAddress === '0.0.0.0' ? String(port) : host.bindAddress.includes(':') ? `[${host.bindAddress}]:${port}` : `${host.bindAddress}:${port}`);
+  const name = (service: 'smtp' | 'submission' | 'submissions'): string | undefined => (!host ? service : host[service] === undefined ? undefined : at(host[service]!));
+  const listeners: [string | undefined, string, string][] = [
+    [name('smtp'), 'SMTP from other servers (MX): STARTTLS offered, no AUTH.', SMTP_OPTIONS],
+    [name('submission'), 'Submission (RFC 6409): STARTTLS required, then AUTH, then relay.', SUBMISSION_OPTIONS],
+    [name('submissions'), 'Submission over implicit TLS (RFC 8314).', SUBMISSIONS_OPTIONS],
+    ...[...model.extraSmtpPorts]
+      .sort((a, b) => a - b)
+      .map((port): [string, string, string] => [at(port), `Extra SMTP listener (ports.extraSmtp), the same policy as port 25.`, `  -o syslog_name=postfix/smtp-${port}\n`]),
+  ];
+  const rendered = listeners.filter(([service]) => service !== undefined).map(([service, comment, options]) => listener(service!, comment, options));
+  return `# master.cf, rendered by mailstack. Changes here are overwritten.\n${HEADER}${rendered.join('')}${INTERNAL_SERVICES}`;
 }

@@ -79,3 +79,17 @@ else
   trap - EXIT
   log "image $BASE_IMAGE_TAG built"
 fi
+
+# --- ssh client -------------------------------------------------------------
+# ssh:// engines are reached with the system ssh client (as the docker provider does); the e2e tests use it and ssh-keygen.
+if ! command -v ssh >/dev/null 2>&1 || ! command -v ssh-keygen >/dev/null 2>&1; then
+  log "installing openssh-client"
+  apt_install openssh-client
+fi
+
+# --- testssl.sh ---------------------------------------------------------------
+# The TLS scan (test/e2e/tls-scan.test.ts) runs Debian's testssl.sh against every listener.
+if ! command -v testssl >/dev/null 2>&1; then
+  log "installing testssl.sh"
+  apt_install testssl.sh
+fi

@@ -33,10 +33,16 @@ relay:
   networks: [10.1.15.0/24, 192.168.0.0/16, "2001:db8::/32"]
 limits:
   messageSizeBytes: 10485760
+  mailboxSizeBytes: 2097152
 ports: { smtp: 25, submission: 587, submissions: 465, imap: 143, imaps: 993, pop3: 110, pop3s: 995, extraSmtp: [10025] }
+ipv6: true
 docker:
   namePrefix: maximal
+  hostNetwork: true
 `;
+
+/** Only IMAP over implicit TLS: the other reading listeners closed. */
+const IMAPS_ONLY_YAML = `${BASE_YAML}protocols: [imaps]\n`;
 
 let postfixImage: string;
 let dovecotImage: string;
@@ -74,9 +80,15 @@ describe.each([
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toMatch(/^smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination$/m);
     expect(r.stdout).toMatch(/^virtual_transport = lmtp:unix:private\/mailstack\/lmtp$/m);
-    expect(r.stdout).toMatch(/^submission +inet .*smtpd_tls_security_level=encrypt/m);
-    expect(r.stdout).toMatch(/^submissions +inet .*smtpd_tls_wrappermode=yes/m);
-    if (yaml === MAXIMAL_YAML) expect(r.stdout).toMatch(/^10025 +inet +n +- +n +- +- +smtpd -o syslog_name=postfix\/smtp-10025$/m);
+    // In the host network (the maximal config) the listeners are named by their host ports.
+    const [submission, submissions] = yaml === MAXIMAL_YAML ? ['587', '465'] : ['submission', 'submissions'];
+    expect(r.stdout).toMatch(new RegExp(`^${submission} +inet .*smtpd_tls_security_level=encrypt`, 'm'));
+    expect(r.stdout).toMatch(new RegExp(`^${submissions} +inet .*smtpd_tls_wrappermode=yes`, 'm'));
+    expect(r.stdout).toMatch(/^smtpd_recipient_restrictions = .*check_policy_service \{ unix:private\/mailstack\/quota-status, default_action=DUNNO \}$/m);
+    if (yaml === MAXIMAL_YAML) {
+      expect(r.stdout).toMatch(/^10025 +inet +n +- +n +- +- +smtpd -o syslog_name=postfix\/smtp-10025$/m);
+      expect(r.stdout).toMatch(/^inet_protocols = all$/m);
+    }
   });
 });
 
@@ -107,7 +119,8 @@ describe('postfix lookups through the rendered maps', () => {
       catchall: 'carol.smith@lists.example.net',
       // a catch-all must not swallow the domain's own mailbox
       self: 'carol.smith@lists.example.net',
-      networks: '127.0.0.0/8 [::1]/128 10.1.15.0/24 192.168.0.0/16 [2001:db8::]/32',
+      // in the host network the host's loopback is not trusted
+      networks: '10.1.15.0/24 192.168.0.0/16 [2001:db8::]/32',
       size: '10485760',
     });
   });
@@ -116,6 +129,7 @@ describe('postfix lookups through the rendered maps', () => {
 describe.each([
   ['the shipped example', BASE_YAML],
   ['a maximal config', MAXIMAL_YAML],
+  ['IMAPS only', IMAPS_ONLY_YAML],
 ])('dovecot accepts the rendered configuration of %s', (_name, yaml) => {
   it('passes the entrypoint checks with no warning and reports the rendered settings', async () => {
     const r = await checked(dovecotImage, filesFor(yaml, 'dovecot', { BOB_PASSWORD: 'b0b' }), 'doveconf -n; echo "min_protocol=$(doveconf -h ssl_min_protocol)"');
@@ -158,7 +172,8 @@ describe('dovecot verifies the passwords the stack declares', () => {
       // doveadm needs the auth service: start dovecot, ask, stop.
       `dovecot; for i in $(seq 50); do [ -S /run/mailstack/sockets/auth ] && break; sleep 0.1; done
        doveadm user -f home alice@example.test; doveadm user -f quota_rule alice@example.test
-       doveadm user -f home carol.smith@lists.example.net; doveadm user mallory@example.test >/dev/null 2>&1 || echo "unknown user: $?"
+       doveadm user -f home carol.smith@lists.example.net; doveadm user -f quota_rule carol.smith@lists.example.net
+       doveadm user mallory@example.test >/dev/null 2>&1 || echo "unknown user: $?"
        doveadm auth test alice@example.test alice-secret 2>&1 | head -1
        doveadm stop`,
     );
@@ -166,6 +181,7 @@ describe('dovecot verifies the passwords the stack declares', () => {
       '/var/mail/example.test/alice',
       '*:bytes=1048576',
       '/var/mail/lists.example.net/carol.smith',
+      '*:bytes=2097152', // limits.mailboxSizeBytes, carol having no quota of her own
       'unknown user: 67', // EX_NOUSER
       "passdb: alice@example.test auth succeeded",
     ]);

@@ -7,6 +7,7 @@ import { ImapFlow } from 'imapflow';
 import * as nodemailer from 'nodemailer';
 import { docker } from '../support/docker';
 import { Pop3 } from '../support/pop3';
+import { RELAY_TRICKS } from '../support/relay-tricks';
 import { SmtpProbe } from '../support/smtp-probe';
 import { exampleStack, TestStack } from '../support/stack';
 import { clientCanSpeak, handshake } from '../support/tls-probe';
@@ -115,23 +116,6 @@ describe('delivery from a remote MTA on port 25', () => {
 });
 
 describe('no relaying for unauthenticated clients', () => {
-  // Every classic trick to get a non-local destination past reject_unauth_destination.
-  const RELAY_TRICKS = [
-    'victim@outside.test',
-    'victim%outside.test@example.test',
-    'victim%outside.test@[127.0.0.1]',
-    '"victim@outside.test"@example.test',
-    '"victim%outside.test"@example.test',
-    'victim@outside.test@example.test',
-    '@example.test:victim@outside.test',
-    '@[127.0.0.1]:victim@outside.test',
-    'outside.test!victim@example.test',
-    'outside.test!victim',
-    'victim@[192.0.2.1]',
-    'victim@outside.test.',
-    'victim',
-    'alice@example.test@outside.test',
-  ];
 
   it.each([
     ['smtp', false],

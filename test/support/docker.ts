@@ -80,8 +80,10 @@ export async function runInImage(
   cmd: string[],
   files: Readonly<Record<string, FileToPut>> = {},
   entrypoint?: string[],
+  /** A Docker network to run in. @default the engine's default bridge */
+  network?: string,
 ): Promise<RunResult> {
-  const container = await docker.createContainer({ Image: imageId, Cmd: cmd, Entrypoint: entrypoint, Hostname: 'mail.example.test' });
+  const container = await docker.createContainer({ Image: imageId, Cmd: cmd, Entrypoint: entrypoint, Hostname: 'mail.example.test', HostConfig: network ? { NetworkMode: network } : undefined });
   try {
     const tar = pack();
     for (const [path, f] of Object.entries(files)) tar.entry({ name: path.replace(/^\//, ''), mode: f.mode ?? 0o644 }, f.content);

@@ -25,7 +25,7 @@ export interface Sink {
   stop(): Promise<void>;
 }
 
-const ensureSinkImage = () => ensureTestImage(SINK_DIR, 'mailstack-test-sink');
+export const ensureSinkImage = () => ensureTestImage(SINK_DIR, 'mailstack-test-sink');
 
 /**
  * Starts a sink named `name` on `network`, reachable there as `name`. With

@@ -23,8 +23,9 @@ export class SmtpProbe {
   }
 
   /** Connects and reads the greeting. */
-  static async open(port: number, options: { implicitTls?: boolean } = {}): Promise<{ probe: SmtpProbe; greeting: Reply }> {
-    const socket = options.implicitTls ? tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false }) : netConnect({ host: '127.0.0.1', port });
+  static async open(port: number, options: { implicitTls?: boolean; host?: string } = {}): Promise<{ probe: SmtpProbe; greeting: Reply }> {
+    const host = options.host ?? '127.0.0.1';
+    const socket = options.implicitTls ? tlsConnect({ host, port, rejectUnauthorized: false }) : netConnect({ host, port });
     const probe = new SmtpProbe(socket);
     socket.setTimeout(20_000, () => socket.destroy(new Error('SMTP probe timed out')));
     return { probe, greeting: await probe.reply() };
@@ -58,6 +59,11 @@ export class SmtpProbe {
     if (queued) return Promise.resolve(queued);
     if (this.closed) return Promise.reject(this.closed);
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  /** Writes raw bytes with no reply expected (e.g. a message body in pieces). */
+  write(data: string): void {
+    this.socket.write(data);
   }
 
   async send(line: string): Promise<Reply> {

@@ -47,7 +47,7 @@ export interface UploadedFile {
 }
 
 /** The files a container gets by upload, by path in the container. */
-export function uploadsOf(json: TerraformJson, service: 'postfix' | 'dovecot'): Record<string, UploadedFile> {
+export function uploadsOf(json: TerraformJson, service: 'postfix' | 'dovecot' | 'opendkim'): Record<string, UploadedFile> {
   const containers = Object.values(json.resource.docker_container ?? {});
   const container = containers.find((c) => (c.labels as { label: string; value: string }[]).some((l) => l.label === 'org.mailstack.service' && l.value === service));
   if (!container) throw new Error(`no ${service} container in the stack`);

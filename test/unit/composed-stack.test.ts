@@ -22,6 +22,14 @@ describe('examples/composed-stack.ts', () => {
     expect(text).toContain('sales@company.test ana@company.test, ops@company.test');
     expect(text).toContain('10.1.15.0/24');
   });
+
+  it('runs postfix in the host network for relay by network, listening on the host ports itself', () => {
+    const postfix = Object.values(JSON.parse(text).resource.docker_container as Record<string, Record<string, unknown>>).find((c) => c.name === 'company-mail-postfix')!;
+    expect(postfix.network_mode).toBe('host');
+    expect(postfix.ports).toBeUndefined();
+    expect(postfix.networks_advanced).toBeUndefined();
+    expect(postfix.env).toEqual(['MAILSTACK_SMTP_PROBE=127.0.0.1:25']);
+  });
 });
 
 describe('MailServer', () => {
@@ -32,7 +40,12 @@ describe('MailServer', () => {
 
   it('throws at construction on a value that could not be configured, naming it', () => {
     expect(() => newServer({ hostname: 'mail' })).toThrow('hostname "mail" is not a fully qualified domain name');
-    expect(() => newServer({ relayNetworks: ['0.0.0.0/0'] })).toThrow('relay network "0.0.0.0/0" would let the whole Internet relay');
+    expect(() => newServer({ relayNetworks: ['0.0.0.0/0'], hostNetwork: true })).toThrow('relay network "0.0.0.0/0" would let the whole Internet relay');
+    expect(() => newServer({ relayNetworks: ['10.1.15.0/24'] })).toThrow('relayNetworks needs hostNetwork');
+    expect(() => newServer({ protocols: ['imaps'], ports: { pop3s: 995 } })).toThrow('port 995 of pop3s is given but pop3s is not in protocols');
+    expect(() => newServer({ protocols: ['imap4' as never] })).toThrow('protocol "imap4" is not one of imap, imaps, pop3, pop3s');
+    expect(() => newServer({ mailboxSizeBytes: -5 })).toThrow('mailboxSizeBytes -5 is not a whole number of bytes');
+    expect(() => newServer({ hostNetwork: true, ports: { submissions: 465 } })).toThrow('postfix in the host network needs a smtp, submission or extra SMTP port');
     expect(() => newServer({ namePrefix: 'Bad/Prefix' })).toThrow('namePrefix "Bad/Prefix" is not a name prefix');
     expect(() => newServer({ messageSizeBytes: 10 })).toThrow('messageSizeBytes 10 is not a whole number of at least 1024');
     expect(() => newServer({ ports: { smtp: 70000 } })).toThrow('port 70000 of smtp is not a TCP port');

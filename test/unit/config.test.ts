@@ -117,12 +117,21 @@ describe('the shipped mailstack.yaml', () => {
         'team@example.test': ['alice@example.test', 'bob@example.test'],
       },
       relay: { networks: [] },
-      limits: { messageSizeBytes: 26214400 },
+      limits: {
+        messageSizeBytes: 26214400,
+        mailboxSizeBytes: 0,
+        clientConnectionsPerMinute: 60,
+        clientConcurrentConnections: 20,
+        clientMessagesPerMinute: 100,
+        clientAuthAttemptsPerMinute: 10,
+      },
+      protocols: ['imap', 'imaps', 'pop3', 'pop3s'],
+      ipv6: false,
       ports: { smtp: 25, submission: 587, submissions: 465, imap: 143, imaps: 993, pop3: 110, pop3s: 995 },
       extraSmtpPorts: [],
       recipientDelimiter: '+',
       tls: {},
-      docker: { host: 'unix:///var/run/docker.sock', bindAddress: '0.0.0.0', namePrefix: 'mailstack' },
+      docker: { host: 'unix:///var/run/docker.sock', bindAddress: '0.0.0.0', namePrefix: 'mailstack', hostNetwork: false },
       dkim: { enabled: true, selector: 'mailstack', keyBits: 2048 },
       dns: {
         provider: 'none',
@@ -154,8 +163,17 @@ describe('a minimal config', () => {
     const loaded = parse(base);
 
     // THEN
-    expect(loaded.docker).toEqual({ host: 'unix:///var/run/docker.sock', bindAddress: '0.0.0.0', namePrefix: 'mailstack' });
-    expect(loaded.limits).toEqual({ messageSizeBytes: 26214400 });
+    expect(loaded.docker).toEqual({ host: 'unix:///var/run/docker.sock', bindAddress: '0.0.0.0', namePrefix: 'mailstack', hostNetwork: false });
+    expect(loaded.limits).toEqual({
+      messageSizeBytes: 26214400,
+      mailboxSizeBytes: 0,
+      clientConnectionsPerMinute: 60,
+      clientConcurrentConnections: 20,
+      clientMessagesPerMinute: 100,
+      clientAuthAttemptsPerMinute: 10,
+    });
+    expect(loaded.protocols).toEqual(['imap', 'imaps', 'pop3', 'pop3s']);
+    expect(loaded.ipv6).toBe(false);
     expect(loaded.relay).toEqual({ networks: [] });
     expect(loaded.ports).toEqual({});
     expect(loaded.tls).toEqual({});
@@ -383,7 +401,7 @@ describe('injection attempts: every string that reaches a config file refuses sy
       path: () => 'mailboxes[0].passwordHash',
       allowed: [','],
     },
-    'a relay network': { value: (c) => `10.1.15.0/24${c}`, doc: (v) => config({ relay: { networks: [v] } }), path: () => 'relay.networks[0]' },
+    'a relay network': { value: (c) => `10.1.15.0/24${c}`, doc: (v) => config({ relay: { networks: [v] }, docker: { hostNetwork: true } }), path: () => 'relay.networks[0]' },
     'docker.namePrefix': { value: (c) => `mail${c}stack`, doc: (v) => config({ docker: { namePrefix: v } }), path: () => 'docker.namePrefix' },
     // docker.host only reaches the provider block of the Terraform JSON: ':' is part of the URL, and
     // '#' or ',' carry no syntax there; quotes, whitespace and interpolations ('${', '%{') do.
@@ -677,7 +695,7 @@ describe('postmaster', () => {
 // ---------------------------------------------------------------------------
 
 describe('relay.networks', () => {
-  const docWith = (...networks: string[]) => config({ relay: { networks } });
+  const docWith = (...networks: string[]) => config({ relay: { networks }, ipv6: true, ports: { smtp: 25 }, docker: { hostNetwork: true } });
 
   it.each([
     ['not CIDR', 'my-office', 'is not a network in CIDR notation (e.g. 10.1.15.0/24)'],
@@ -773,7 +791,7 @@ describe('docker', () => {
     },
   );
 
-  it.each(['unix:///run/user/1000/docker.sock', 'ssh://deploy@docker.example.test', 'tcp://10.0.0.5:2376', 'npipe:////./pipe/docker_engine'])(
+  it.each(['unix:///run/user/1000/docker.sock', 'ssh://deploy@docker.example.test', 'tcp://127.0.0.1:2375', 'npipe:////./pipe/docker_engine'])(
     'accepts the host %j',
     (host) => {
       expect(parse(config({ docker: { host } })).docker.host).toBe(host);
@@ -795,8 +813,99 @@ describe('docker', () => {
       host: 'unix:///var/run/docker.sock',
       bindAddress: '::1',
       namePrefix: 'mailstack',
+      hostNetwork: false,
     });
     expect(parse(config({ docker: { bindAddress: '127.0.0.1' } })).docker.bindAddress).toBe('127.0.0.1');
+  });
+});
+
+describe('relay by network needs the host network', () => {
+  it('refuses relay.networks through published ports, where every client is the bridge gateway', () => {
+    expect(problemsOf(config({ relay: { networks: ['10.1.15.0/24'] } }))).toContainEqual(
+      expect.stringMatching(/^relay\.networks: needs docker\.hostNetwork: true; through published ports every client appears as the Docker bridge gateway/),
+    );
+  });
+
+  it('refuses an IPv6 relay network unless ipv6 is on', () => {
+    expect(problemsOf(config({ relay: { networks: ['10.1.15.0/24', 'fd00::/64'] }, ports: { smtp: 25 }, docker: { hostNetwork: true } }))).toEqual([
+      'relay.networks[1]: "fd00::/64" is an IPv6 network; set ipv6: true for postfix to accept IPv6 clients',
+    ]);
+  });
+
+  it('accepts relay.networks with hostNetwork', () => {
+    const loaded = parse(config({ relay: { networks: ['10.1.15.0/24'] }, ports: { smtp: 25 }, docker: { hostNetwork: true } }));
+    expect(loaded.relay.networks).toEqual(['10.1.15.0/24']);
+    expect(loaded.docker.hostNetwork).toBe(true);
+  });
+});
+
+describe('protocols', () => {
+  it('keeps the listed services in a fixed order', () => {
+    expect(parse(config({ protocols: ['pop3s', 'imaps'] })).protocols).toEqual(['imaps', 'pop3s']);
+  });
+
+  it('may turn every reading service off', () => {
+    expect(parse(config({ protocols: [] })).protocols).toEqual([]);
+  });
+
+  it.each([
+    ['an unknown service', { protocols: ['imap', 'smtp'] }, 'protocols[1]', 'must be one of'],
+    ['a service twice', { protocols: ['imap', 'imap'] }, 'protocols', 'must NOT have duplicate items'],
+    ['not a list', { protocols: 'imap' }, 'protocols', 'must be array'],
+  ])('rejects %s', (_, overrides, path, reason) => {
+    expect(problemsOf(config(overrides))).toContainEqual(expect.stringContaining(`${path}: ${reason}`));
+  });
+
+  it('refuses a port for a service that is off, naming both', () => {
+    expect(problemsOf(config({ protocols: ['imaps'], ports: { imaps: 993, pop3: 110 } }))).toEqual([
+      'ports.pop3: 110 is given but pop3 is not in protocols (imaps); add it there or drop the port',
+    ]);
+  });
+});
+
+describe('limits.mailboxSizeBytes', () => {
+  it('is the quota of mailboxes without their own, which keep theirs (0 included)', () => {
+    const loaded = parse(
+      config({
+        limits: { mailboxSizeBytes: 1000000 },
+        mailboxes: [mailbox('alice@example.test'), mailbox('bob@example.test', { quotaBytes: 0 }), mailbox('carol@example.test', { quotaBytes: 5000 })],
+      }),
+    );
+    expect(loaded.limits.mailboxSizeBytes).toBe(1000000);
+    expect(loaded.mailboxes.map((m) => [m.address, m.quotaBytes])).toEqual([
+      ['alice@example.test', 1000000],
+      ['bob@example.test', 0],
+      ['carol@example.test', 5000],
+    ]);
+  });
+
+  it.each([
+    ['negative', -1, 'must be >= 0'],
+    ['a string', '1GB', 'must be integer'],
+    ['a fraction', 1.5, 'must be integer'],
+  ])('rejects %s', (_, mailboxSizeBytes, reason) => {
+    expect(problemsOf(config({ limits: { mailboxSizeBytes } }))).toContainEqual(`limits.mailboxSizeBytes: ${reason}`);
+  });
+});
+
+describe('client limits', () => {
+  it('takes each limit on its own, 0 for unlimited, keeping the defaults of the rest', () => {
+    expect(parse(config({ limits: { clientMessagesPerMinute: 0, clientAuthAttemptsPerMinute: 3 } })).limits).toMatchObject({
+      clientConnectionsPerMinute: 60,
+      clientMessagesPerMinute: 0,
+      clientAuthAttemptsPerMinute: 3,
+    });
+  });
+
+  it.each(['clientConnectionsPerMinute', 'clientConcurrentConnections', 'clientMessagesPerMinute', 'clientAuthAttemptsPerMinute'])('rejects a negative %s', (key) => {
+    expect(problemsOf(config({ limits: { [key]: -1 } }))).toContainEqual(`limits.${key}: must be >= 0`);
+  });
+});
+
+describe('ipv6', () => {
+  it('is off by default and takes a boolean', () => {
+    expect(parse(config({ ipv6: true })).ipv6).toBe(true);
+    expect(problemsOf(config({ ipv6: 'yes' }))).toContainEqual('ipv6: must be boolean');
   });
 });
 
@@ -813,7 +922,7 @@ describe('error reporting', () => {
       aliases: { 'info@example.test': 'nobody@example.test' },
       relay: { networks: ['0.0.0.0/0'] },
       ports: { smtp: 25, submission: 25 },
-      docker: { namePrefix: 'Mail' },
+      docker: { namePrefix: 'Mail', hostNetwork: true },
     });
 
     // WHEN

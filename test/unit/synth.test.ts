@@ -96,6 +96,7 @@ describe('the stack from a config file', () => {
       '/etc/mailstack/tls/privkey.pem',
       '/etc/postfix/main.cf',
       '/etc/postfix/master.cf',
+      '/etc/postfix/sender_login_maps',
       '/etc/postfix/virtual_alias_maps',
       '/etc/postfix/virtual_mailbox_domains',
       '/etc/postfix/virtual_mailbox_maps',
