@@ -23,6 +23,12 @@ export function renderMainCf(model: MailSystemModel): string {
     ['compatibility_level', '3.6'],
     ['myhostname', model.hostname],
     ['myorigin', '$myhostname'],
+    // Postfix's own notices (bounces it cannot return, resource and software
+    // errors) go to a real postmaster, not to postmaster@<hostname>, which is no mail domain.
+    ['bounce_notice_recipient', `postmaster@${model.domains[0]}`],
+    ['2bounce_notice_recipient', `postmaster@${model.domains[0]}`],
+    ['delay_notice_recipient', `postmaster@${model.domains[0]}`],
+    ['error_notice_recipient', `postmaster@${model.domains[0]}`],
     ['smtpd_banner', '$myhostname ESMTP'],
     ['biff', 'no'],
     ['append_dot_mydomain', 'no'],

@@ -16,7 +16,7 @@ import { exampleStack, TestStack } from '../support/stack';
 
 jest.setTimeout(20 * 60_000);
 
-const MESSAGES_PER_RUN = Number(process.env.MAILSTACK_CRASH_MESSAGES ?? 1500);
+const MESSAGES_PER_RUN = Number(process.env.MAILSTACK_CRASH_MESSAGES ?? 2000);
 const SESSIONS = 4;
 const RESULTS = join(__dirname, '..', '..', 'test-results');
 

@@ -161,3 +161,12 @@ describe('who may send as whom, and per-client limits', () => {
     expect(mainCf).toContain('smtpd_client_auth_rate_limit = 3\n');
   });
 });
+
+describe("postfix's own notices", () => {
+  it('go to the first domain\'s postmaster, a real mailbox or alias', () => {
+    const mainCf = uploadsOf(synthYaml(BASE_YAML).json, 'postfix')['/etc/postfix/main.cf'].text!;
+    for (const key of ['bounce_notice_recipient', '2bounce_notice_recipient', 'delay_notice_recipient', 'error_notice_recipient']) {
+      expect(mainCf).toContain(`${key} = postmaster@example.test\n`);
+    }
+  });
+});

@@ -493,7 +493,7 @@ function mainCfParameters(text: string): Map<string, string> {
   const params = new Map<string, string>();
   for (const line of lines(text)) {
     if (line.startsWith('#')) continue;
-    const m = /^([A-Za-z][A-Za-z0-9_]*) =(?: (\S.*))?$/.exec(line) ?? fail(`main.cf: not a "key = value" line: ${JSON.stringify(line)}`);
+    const m = /^([A-Za-z0-9][A-Za-z0-9_]*) =(?: (\S.*))?$/.exec(line) ?? fail(`main.cf: not a "key = value" line: ${JSON.stringify(line)}`);
     if (params.has(m[1])) fail(`main.cf: ${m[1]} twice`);
     params.set(m[1], m[2] ?? '');
   }
