@@ -63,9 +63,9 @@ export function renderMainCf(model: MailSystemModel): string {
     // service; while dovecot is down the mail is queued instead.
     ['smtpd_recipient_restrictions', `reject_non_fqdn_recipient, reject_unlisted_recipient, check_policy_service { unix:${POSTFIX_QUOTA_SOCKET}, default_action=DUNNO }`],
     ['smtpd_data_restrictions', 'reject_unauth_pipelining'],
-    // Logged-in users send only as addresses they own (their mailbox, aliases that reach it).
+    // Logged-in users send only as addresses they own (their mailbox, aliases that
+    // reach it): enforced on the submission listeners, where AUTH is on (master.cf).
     ['smtpd_sender_login_maps', `texthash:${POSTFIX_MAPS.senderLoginMaps}`],
-    ['smtpd_sender_restrictions', 'reject_authenticated_sender_login_mismatch'],
     // Malformed SMTP: commands sent ahead of the greeting/replies, and bare LF line
     // endings (SMTP smuggling), are refused; relay.networks (old printers) are exempt.
     ['smtpd_forbid_unauth_pipelining', 'yes'],
