@@ -37,7 +37,8 @@ export class MailDns extends Construct {
     new TerraformOutput(this, 'zone_file', {
       staticId: true,
       description: 'The DNS records as a BIND zone-file fragment, for review or for a DNS service managed by hand.',
-      value: Lazy.stringValue({ produce: () => renderZoneFile(this.published) }),
+      // DKIM values resolved one by one first: cdktf rescans the whole string for every token in it (quadratic in domains).
+      value: Lazy.stringValue({ produce: (context) => renderZoneFile(this.published.map((s) => (s.txt ? { ...s, txt: s.txt.map((t) => context.resolve(t) as string) } : s))) }),
     });
     if (mtaSts) {
       new TerraformOutput(this, 'mta_sts_policies', {
