@@ -235,7 +235,6 @@ export class MailServer extends Construct implements IMailSystem {
     this.dovecot = new Dovecot(this, 'Dovecot', { ...common, publishIpv6: this.ipv6, ports: { imap: ports.imap, imaps: ports.imaps, pop3: ports.pop3, pop3s: ports.pop3s } });
     this.postfix = new Postfix(this, 'Postfix', {
       ...common,
-      hostNetwork: props.hostNetwork,
       publishIpv6: this.ipv6,
       ports: { smtp: ports.smtp, submission: ports.submission, submissions: ports.submissions },
       smarthostPassword: this.smarthostPassword?.stringValue,

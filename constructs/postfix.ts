@@ -43,12 +43,6 @@ export interface PostfixProps {
   readonly baseImage?: string;
   /** The smarthost password (a sensitive Terraform variable's value), when the model's smarthost logs in. */
   readonly smarthostPassword?: string;
-  /**
-   * Run in the host's network stack, listening on the host ports itself, so it
-   * sees clients' real addresses (needed for relay by network). The system's
-   * model then carries `hostListeners`. @default false
-   */
-  readonly hostNetwork?: boolean;
   /** Also publish the ports on [::] (bindAddress 0.0.0.0) or [::1] (127.0.0.1) for IPv6 clients. @default false */
   readonly publishIpv6?: boolean;
   /** Constructs the container starts after (dovecot, whose sockets it uses). @default [] */
@@ -66,8 +60,8 @@ export class Postfix extends Construct {
     super(scope, id);
     const render = (f: (m: MailSystemModel) => string) => renderedFile(() => props.system.model, f);
     this.image = new MailImage(this, 'Image', { imageName: 'postfix', namePrefix: props.namePrefix, baseImage: props.baseImage, provider: props.provider });
+    // The model says where postfix listens when it runs in the host's network stack.
     const hostListeners = props.system.model.hostListeners;
-    if (props.hostNetwork && !hostListeners) throw new Error('postfix in the host network needs the mail system model to carry hostListeners');
     this.container = mailContainer(this, 'Resource', {
       name: `${props.namePrefix}-postfix`,
       role: 'postfix',
@@ -79,7 +73,7 @@ export class Postfix extends Construct {
       extraPorts: props.system.model.extraSmtpPorts,
       bindAddress: props.bindAddress ?? '0.0.0.0',
       publishIpv6: props.publishIpv6,
-      hostNetwork: props.hostNetwork,
+      hostNetwork: hostListeners !== undefined,
       env: hostListeners ? [`MAILSTACK_SMTP_PROBE=${smtpProbe(hostListeners, props.system.model.extraSmtpPorts)}`] : [],
       volumes: [
         { volume: props.volumes.queue, containerPath: POSTFIX_QUEUE_DIR },
