@@ -92,8 +92,7 @@ describe('catch-all, quotas, protocols and IPv6 (postfix in the stack network)',
     const message = await waitForSubject('127.0.0.1', stack.ports.imaps, CAROL, subject);
     expect(message).toContain(`Subject: ${subject}`);
     // while an unknown address of a domain without catch-all is still refused
-    const { probe } = await SmtpProbe.open(stack.ports.smtp);
-    await probe.ehlo();
+    const probe = await SmtpProbe.session(stack.ports.smtp);
     await probe.send('MAIL FROM:<someone@remote.test>');
     expect((await probe.send('RCPT TO:<whoever@example.test>')).code).toBe(550);
     await probe.send('QUIT');
@@ -106,8 +105,7 @@ describe('catch-all, quotas, protocols and IPv6 (postfix in the stack network)',
     await waitForSubject('127.0.0.1', stack.ports.imaps, BOB, filler);
 
     // WHEN a 10,000-byte message is announced for bob, then for alice
-    const { probe } = await SmtpProbe.open(stack.ports.smtp);
-    await probe.ehlo();
+    const probe = await SmtpProbe.session(stack.ports.smtp);
     expect((await probe.send('MAIL FROM:<someone@remote.test> SIZE=10000')).code).toBe(250);
     const toBob = await probe.send(`RCPT TO:<${BOB.user}>`);
     const toAlice = await probe.send(`RCPT TO:<${ALICE.user}>`);
@@ -224,8 +222,7 @@ print(json.dumps(out))
     expect(r.rcpt[1]).toMatch(/5\.7\.1 .*Relay access denied/);
     expect(r.data).toBeUndefined();
     // The host's own address is not trusted either (no loopback in mynetworks here).
-    const { probe } = await SmtpProbe.open(stack.ports.smtp, { host: office.gateway });
-    await probe.ehlo();
+    const probe = await SmtpProbe.session(stack.ports.smtp, { host: office.gateway });
     await probe.send('MAIL FROM:<printer@example.test>');
     expect((await probe.send('RCPT TO:<friend@outside.test>')).code).toBe(554);
     await probe.send('QUIT');

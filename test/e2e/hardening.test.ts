@@ -40,12 +40,7 @@ const TRICK_BATCHES = [RELAY_TRICKS.slice(0, 7), RELAY_TRICKS.slice(7)];
 async function relayAnswers(port: number, options: { host?: string; starttls?: boolean } = {}): Promise<Record<string, number>> {
   const answers: Record<string, number> = {};
   for (const [sender, tricks] of RELAY_SENDERS.flatMap((sender) => TRICK_BATCHES.map((batch) => [sender, batch] as const))) {
-    const { probe } = await SmtpProbe.open(port, { host: options.host });
-    await probe.ehlo();
-    if (options.starttls) {
-      await probe.starttls();
-      await probe.ehlo();
-    }
+    const probe = await SmtpProbe.session(port, options);
     for (const rcpt of tricks) {
       const mail = await probe.send(`MAIL FROM:<${sender}>`);
       answers[`<${sender}> -> <${rcpt}>`] = mail.code === 250 ? (await probe.send(`RCPT TO:<${rcpt}>`)).code : mail.code;
@@ -100,10 +95,7 @@ print(json.dumps(out))
 
 describe('logged-in users send only as themselves', () => {
   it('refuses another mailbox or an outside address as envelope sender, allows an alias that reaches the user', async () => {
-    const { probe } = await SmtpProbe.open(stack.ports.submission);
-    await probe.ehlo();
-    await probe.starttls();
-    await probe.ehlo();
+    const probe = await SmtpProbe.session(stack.ports.submission, { starttls: true });
     expect((await probe.send(`AUTH PLAIN ${PLAIN(ALICE.user, ALICE.pass)}`)).code).toBe(235);
     const attempt = async (sender: string) => {
       await probe.send(`MAIL FROM:<${sender}>`);
@@ -139,8 +131,7 @@ describe('malformed SMTP gets the standard errors, and the server keeps serving'
   });
 
   it('cuts a line over 2048 bytes (line_length_limit), refusing what is left of it, and the session goes on', async () => {
-    const { probe } = await SmtpProbe.open(stack.ports.smtp);
-    await probe.ehlo();
+    const probe = await SmtpProbe.session(stack.ports.smtp);
     await probe.send('MAIL FROM:<someone@outside.test>');
     const long = await probe.send(`RCPT TO:<${'a'.repeat(5000)}@example.test>`);
     const after = await probe.send('NOOP');
@@ -153,8 +144,7 @@ describe('malformed SMTP gets the standard errors, and the server keeps serving'
     ['a bare LF in a line', 'Subject: sloppy\r\n\r\nline one\nline two\r\n.'],
     ['a smuggled second message behind <LF>.<LF>', 'Subject: smuggled\r\n\r\nline one\n.\nMAIL FROM:<forged@example.test>\r\nRCPT TO:<alice@example.test>\r\n.'],
   ])('refuses %s with 550 5.5.2', async (_, content) => {
-    const { probe } = await SmtpProbe.open(stack.ports.smtp);
-    await probe.ehlo();
+    const probe = await SmtpProbe.session(stack.ports.smtp);
     await probe.send('MAIL FROM:<someone@outside.test>');
     await probe.send(`RCPT TO:<${ALICE.user}>`);
     expect((await probe.send('DATA')).code).toBe(354);
@@ -164,8 +154,7 @@ describe('malformed SMTP gets the standard errors, and the server keeps serving'
   });
 
   it('refuses a message announced over the size limit at MAIL, and one of 100 MB sent anyway at end of DATA', async () => {
-    const { probe } = await SmtpProbe.open(stack.ports.smtp);
-    await probe.ehlo();
+    const probe = await SmtpProbe.session(stack.ports.smtp);
     expect((await probe.send('MAIL FROM:<someone@outside.test> SIZE=104857600')).text).toMatch(/^552 5\.3\.4 Message size exceeds fixed limit/);
     // postfix keeps the announced size until RSET
     await probe.send('RSET');
@@ -204,19 +193,13 @@ describe('malformed SMTP gets the standard errors, and the server keeps serving'
 
 describe('password guessing and floods', () => {
   it('delays a wrong password by about 2 s (dovecot auth_failure_delay), not a right one', async () => {
-    const { probe } = await SmtpProbe.open(stack.ports.submission);
-    await probe.ehlo();
-    await probe.starttls();
-    await probe.ehlo();
+    const probe = await SmtpProbe.session(stack.ports.submission, { starttls: true });
     // The right one first: after a failure dovecot's penalty delays the next attempt from the address too.
     let t = Date.now();
     expect((await probe.send(`AUTH PLAIN ${PLAIN(ALICE.user, ALICE.pass)}`)).code).toBe(235);
     const rightMs = Date.now() - t;
     probe.close();
-    const second = (await SmtpProbe.open(stack.ports.submission)).probe;
-    await second.ehlo();
-    await second.starttls();
-    await second.ehlo();
+    const second = await SmtpProbe.session(stack.ports.submission, { starttls: true });
     t = Date.now();
     expect((await second.send(`AUTH PLAIN ${PLAIN(ALICE.user, 'guess')}`)).code).toBe(535);
     const wrongMs = Date.now() - t;
@@ -235,8 +218,7 @@ describe('password guessing and floods', () => {
     });
 
     it('refuses the messages over clientMessagesPerMinute with a 4xx', async () => {
-      const { probe } = await SmtpProbe.open(stack.ports.smtp);
-      await probe.ehlo();
+      const probe = await SmtpProbe.session(stack.ports.smtp);
       const codes: string[] = [];
       for (let i = 0; i < LIMITS.clientMessagesPerMinute + 1; i++) {
         codes.push((await probe.send('MAIL FROM:<someone@outside.test>')).text);
@@ -251,10 +233,7 @@ describe('password guessing and floods', () => {
       // A session per login (a second AUTH in one session is refused anyway).
       const replies: string[] = [];
       for (let i = 0; i <= LIMITS.clientAuthAttemptsPerMinute; i++) {
-        const { probe } = await SmtpProbe.open(stack.ports.submission);
-        await probe.ehlo();
-        await probe.starttls();
-        await probe.ehlo();
+        const probe = await SmtpProbe.session(stack.ports.submission, { starttls: true });
         replies.push((await probe.send(`AUTH PLAIN ${PLAIN(ALICE.user, ALICE.pass)}`)).text);
         probe.close();
       }

@@ -121,12 +121,7 @@ describe('no relaying for unauthenticated clients', () => {
     ['smtp', false],
     ['submission', true],
   ] as const)('no relay trick gets a 2xx at RCPT on %s', async (service, starttls) => {
-    const { probe } = await SmtpProbe.open(stack.ports[service]);
-    await probe.ehlo();
-    if (starttls) {
-      await probe.starttls();
-      await probe.ehlo();
-    }
+    const probe = await SmtpProbe.session(stack.ports[service], { starttls });
     const answers: Record<string, number> = {};
     for (const rcpt of RELAY_TRICKS) {
       const mail = await probe.send('MAIL FROM:<alice@example.test>');

@@ -31,6 +31,17 @@ export class SmtpProbe {
     return { probe, greeting: await probe.reply() };
   }
 
+  /** Connects and says EHLO; with `starttls`, switches to TLS and says EHLO again (ready for AUTH on submission). */
+  static async session(port: number, options: { host?: string; starttls?: boolean } = {}): Promise<SmtpProbe> {
+    const { probe } = await SmtpProbe.open(port, { host: options.host });
+    await probe.ehlo();
+    if (options.starttls) {
+      await probe.starttls();
+      await probe.ehlo();
+    }
+    return probe;
+  }
+
   private attach(socket: Socket | TLSSocket) {
     const fail = (err: Error) => {
       this.closed ??= err;

@@ -98,6 +98,16 @@ function useTmpDir(): () => string {
 // Valid configs
 // ---------------------------------------------------------------------------
 
+/** The limits a config gets when it names none, as documented in the schema and README. */
+const DEFAULT_LIMITS = {
+  messageSizeBytes: 26214400,
+  mailboxSizeBytes: 0,
+  clientConnectionsPerMinute: 60,
+  clientConcurrentConnections: 20,
+  clientMessagesPerMinute: 100,
+  clientAuthAttemptsPerMinute: 10,
+};
+
 describe('the shipped mailstack.yaml', () => {
   it('loads and is normalized into the full config model', () => {
     // WHEN
@@ -117,14 +127,7 @@ describe('the shipped mailstack.yaml', () => {
         'team@example.test': ['alice@example.test', 'bob@example.test'],
       },
       relay: { networks: [] },
-      limits: {
-        messageSizeBytes: 26214400,
-        mailboxSizeBytes: 0,
-        clientConnectionsPerMinute: 60,
-        clientConcurrentConnections: 20,
-        clientMessagesPerMinute: 100,
-        clientAuthAttemptsPerMinute: 10,
-      },
+      limits: DEFAULT_LIMITS,
       protocols: ['imap', 'imaps', 'pop3', 'pop3s'],
       ipv6: false,
       ports: { smtp: 25, submission: 587, submissions: 465, imap: 143, imaps: 993, pop3: 110, pop3s: 995 },
@@ -164,14 +167,7 @@ describe('a minimal config', () => {
 
     // THEN
     expect(loaded.docker).toEqual({ host: 'unix:///var/run/docker.sock', bindAddress: '0.0.0.0', namePrefix: 'mailstack', hostNetwork: false });
-    expect(loaded.limits).toEqual({
-      messageSizeBytes: 26214400,
-      mailboxSizeBytes: 0,
-      clientConnectionsPerMinute: 60,
-      clientConcurrentConnections: 20,
-      clientMessagesPerMinute: 100,
-      clientAuthAttemptsPerMinute: 10,
-    });
+    expect(loaded.limits).toEqual(DEFAULT_LIMITS);
     expect(loaded.protocols).toEqual(['imap', 'imaps', 'pop3', 'pop3s']);
     expect(loaded.ipv6).toBe(false);
     expect(loaded.relay).toEqual({ networks: [] });
