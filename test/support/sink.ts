@@ -25,6 +25,20 @@ export interface Sink {
   stop(): Promise<void>;
 }
 
+/**
+ * Waits until the sink answers on port 25: postfix defers mail to a refused
+ * connection for minutes, longer than any test waits.
+ */
+async function untilListening(name: string, timeoutMs = 30_000): Promise<void> {
+  const probe = 'import socket; s = socket.create_connection(("127.0.0.1", 25), 1); assert s.recv(3) == b"220"';
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if ((await execIn(name, ['python3', '-c', probe])).exitCode === 0) return;
+    if (Date.now() > deadline) throw new Error(`the sink ${name} did not answer on port 25 within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 export const ensureSinkImage = () => ensureTestImage(SINK_DIR, 'mailstack-test-sink');
 
 /**
@@ -36,6 +50,7 @@ export async function startSink(name: string, network: string, login?: { user: s
   const Env = login ? [`SINK_USER=${login.user}`, `SINK_PASSWORD=${login.password}`] : [];
   const container = await docker.createContainer({ name, Image: image, Env, Hostname: 'sink.remote.test', HostConfig: { NetworkMode: network }, NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: [name] } } } });
   await container.start();
+  await untilListening(name);
   // The tests' messages are ASCII: text round-trips them exactly.
   const run = async (cmd: string[]) => Buffer.from((await execIn(name, cmd)).stdout, 'utf8');
   const messages = async (): Promise<SunkMessage[]> => {
