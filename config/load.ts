@@ -367,12 +367,20 @@ function normalizeDns(raw: RawDns | undefined, domains: readonly string[], hostn
   }
   let cloudflare: DnsConfig['cloudflare'];
   if (raw?.cloudflare) {
+    // Zone names are case-insensitive, as in the domains they are matched to.
+    const zoneIds: Record<string, string> = {};
+    const spelledAs: Record<string, string> = {};
     for (const [zone, id] of Object.entries(raw.cloudflare.zoneIds)) {
-      if (!zones.includes(zone.toLowerCase())) problems.push(`dns.cloudflare.zoneIds[${JSON.stringify(zone)}]: is not one of the zones (${zones.join(', ')})`);
-      if (!/^[0-9a-f]{32}$/.test(id)) problems.push(`dns.cloudflare.zoneIds[${JSON.stringify(zone)}]: ${JSON.stringify(id)} is not a Cloudflare zone id (32 hex digits)`);
+      const key = `dns.cloudflare.zoneIds[${JSON.stringify(zone)}]`;
+      const name = zone.toLowerCase();
+      if (!zones.includes(name)) problems.push(`${key}: is not one of the zones (${zones.join(', ')})`);
+      if (!/^[0-9a-f]{32}$/.test(id)) problems.push(`${key}: ${JSON.stringify(id)} is not a Cloudflare zone id (32 hex digits)`);
+      if (name in spelledAs) problems.push(`${key}: names the same zone as ${JSON.stringify(spelledAs[name])} (zone names ignore case)`);
+      spelledAs[name] = zone;
+      zoneIds[name] = id;
     }
-    for (const zone of zones) if (!(zone in raw.cloudflare.zoneIds)) problems.push(`dns.cloudflare.zoneIds: zone "${zone}" has no zone id`);
-    cloudflare = { zoneIds: Object.fromEntries(Object.entries(raw.cloudflare.zoneIds).map(([z, id]) => [z.toLowerCase(), id])) };
+    for (const zone of zones) if (!(zone in zoneIds)) problems.push(`dns.cloudflare.zoneIds: zone "${zone}" has no zone id`);
+    cloudflare = { zoneIds };
   } else if (provider === 'cloudflare') {
     problems.push('dns.cloudflare: is required with provider cloudflare (zoneIds)');
   }

@@ -103,6 +103,14 @@ describe('Cloudflare', () => {
     expect(text).toHaveResourceWithProperties(DnsRecord, { name: '_imaps._tcp.example.test', type: 'SRV', data: { priority: 0, weight: 1, port: 2993, target: 'mail.example.test' } });
     expect(all(json, 'dns_txt_record_set')).toEqual([]);
   });
+
+  it('matches zone ids to zones whatever their case, and refuses one zone spelled twice', () => {
+    const id = (c: string) => c.repeat(32);
+    const { text } = synthYaml(`${BASE_YAML}dns:\n  provider: cloudflare\n  cloudflare: { zoneIds: { Example.TEST: ${id('a')} } }\n`);
+    expect(text).toHaveResourceWithProperties(DnsRecord, { zone_id: id('a'), name: 'example.test', type: 'MX' });
+    const twice = `${BASE_YAML}dns:\n  provider: cloudflare\n  cloudflare: { zoneIds: { example.test: ${id('a')}, EXAMPLE.test: ${id('b')} } }\n`;
+    expect(() => synthYaml(twice)).toThrow('dns.cloudflare.zoneIds["EXAMPLE.test"]: names the same zone as "example.test" (zone names ignore case)');
+  });
 });
 
 describe('DKIM', () => {
