@@ -353,7 +353,8 @@ export function describeTls(socket: TLSSocket, now = new Date()): string {
   if (!['TLSv1.2', 'TLSv1.3'].includes(protocol)) throw new Error(`expected TLS 1.2 or higher, negotiated ${protocol}`);
   const cert = socket.getPeerCertificate();
   if (!cert || Object.keys(cert).length === 0) throw new Error(`${protocol}, but the server sent no certificate`);
-  const subject = cert.subject?.CN ? `CN=${cert.subject.CN}` : JSON.stringify(cert.subject);
+  // A certificate for a name over 64 characters has no CN: its subjectAltName names it.
+  const subject = cert.subject?.CN ? `CN=${cert.subject.CN}` : cert.subjectaltname || JSON.stringify(cert.subject ?? {});
   const notAfter = new Date(cert.valid_to);
   const notBefore = new Date(cert.valid_from);
   const error = String(socket.authorizationError ?? '');

@@ -47,7 +47,8 @@ export class MailCertificate extends Construct {
     this.selfSigned = new SelfSignedCert(this, 'Resource', {
       provider: props.provider,
       privateKeyPem: this.privateKey.privateKeyPem,
-      subject: [{ commonName: props.hostname }],
+      // X.509 caps the CN at 64 characters; the name is in dnsNames either way, as clients read it.
+      ...(props.hostname.length <= 64 ? { subject: [{ commonName: props.hostname }] } : {}),
       dnsNames: [props.hostname],
       validityPeriodHours: props.validityHours ?? 8760,
       earlyRenewalHours: 720,

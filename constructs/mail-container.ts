@@ -62,8 +62,9 @@ export function mailContainer(scope: Construct, id: string, o: MailContainerOpti
     provider: o.provider,
     name: o.name,
     image: o.imageId,
-    // Docker refuses a hostname of its own in the host's network stack.
-    hostname: o.hostNetwork ? undefined : o.hostname,
+    // Docker refuses a hostname of its own in the host's network stack. The kernel takes at most 64
+    // characters; the daemons are given the full name in their own config, so the first label does then.
+    hostname: o.hostNetwork ? undefined : o.hostname.length <= 64 ? o.hostname : o.hostname.split('.')[0],
     restart: 'unless-stopped',
     mustRun: true,
     wait: true,

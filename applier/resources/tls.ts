@@ -115,7 +115,8 @@ export async function selfSignedCertificate(o: SelfSignedOptions): Promise<{ cer
       new x509.BasicConstraintsExtension(Boolean(o.isCaCertificate), undefined, true),
       ...(keyUsage ? [new x509.KeyUsagesExtension(keyUsage, true)] : []),
       ...(extended.length ? [new x509.ExtendedKeyUsageExtension(extended)] : []),
-      ...(names.length ? [new x509.SubjectAlternativeNameExtension(names)] : []),
+      // With no subject the names are all there is: critical (RFC 5280 4.2.1.6), as Go's x509 makes it.
+      ...(names.length ? [new x509.SubjectAlternativeNameExtension(names, subject === '')] : []),
       await x509.SubjectKeyIdentifierExtension.create(publicKey as never),
     ],
   });

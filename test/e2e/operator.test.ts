@@ -3,17 +3,21 @@
  * queue (mailq, postsuper -d/-h/-H), the mail log, and password hashes that
  * dovecot verifies. Outbound mail goes to a smarthost that refuses
  * connections (the postfix container's own closed port 9), so it stays
- * deferred in the queue — no mail leaves the machine.
+ * deferred in the queue — no mail leaves the machine. The host name is longer
+ * than a certificate's CN and a kernel host name may be (64 characters).
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { connect as tlsConnect, PeerCertificate } from 'node:tls';
 import * as nodemailer from 'nodemailer';
 import { queueList, targetOf } from '../../cli/operator-commands';
 import { execIn } from '../support/docker';
+import { SmtpProbe } from '../support/smtp-probe';
 import { exampleStack, TestStack } from '../support/stack';
 
 jest.setTimeout(10 * 60_000);
 
+const LONG_HOSTNAME = `mail.${'a'.repeat(60)}.example.test`;
 const CLI = join(__dirname, '..', '..', 'cli', 'mailstack.ts');
 let stack: TestStack;
 
@@ -26,12 +30,30 @@ function mailstack(args: string[], input?: string) {
 beforeAll(async () => {
   stack = await exampleStack('ops', (doc) => {
     doc.relay = { networks: [], smarthost: { host: '127.0.0.1', port: 9, tls: 'none' } };
+    doc.hostname = LONG_HOSTNAME;
   });
   await stack.up();
 });
 
 afterAll(async () => {
   await stack?.down(true);
+});
+
+describe('a host name over 64 characters', () => {
+  it('is the banner, and the certificate names it in its subjectAltName alone (no CN)', async () => {
+    const { probe, greeting } = await SmtpProbe.open(stack.ports.smtp);
+    await probe.send('QUIT').catch(() => undefined);
+    expect(greeting.text).toContain(`${LONG_HOSTNAME} ESMTP`);
+    const cert = await new Promise<PeerCertificate>((resolve, reject) => {
+      const socket = tlsConnect({ host: '127.0.0.1', port: stack.ports.imaps, rejectUnauthorized: false }, () => {
+        resolve(socket.getPeerCertificate());
+        socket.end();
+      });
+      socket.on('error', reject);
+    });
+    expect(cert.subject?.CN).toBeUndefined();
+    expect(cert.subjectaltname).toBe(`DNS:${LONG_HOSTNAME}`);
+  });
 });
 
 describe('the queue', () => {

@@ -61,6 +61,11 @@ describe('describeTls', () => {
     expect(describeTls(session('TLSv1.3', cert, false, 'ERR_TLS_CERT_ALTNAME_INVALID'), now)).toMatch(/\(not trusted: ERR_TLS_CERT_ALTNAME_INVALID\)/);
   });
 
+  it('names a certificate without a CN by its subjectAltName', () => {
+    const sanOnly = { ...cert, subject: undefined, subjectaltname: 'DNS:mail.example.test' };
+    expect(describeTls(session('TLSv1.3', sanOnly), now)).toBe('TLSv1.3, certificate DNS:mail.example.test (self-signed), valid until 2027-01-01');
+  });
+
   it('fails below TLS 1.2, without a certificate, and outside its validity', () => {
     expect(() => describeTls(session('TLSv1.1', cert), now)).toThrow('expected TLS 1.2 or higher, negotiated TLSv1.1');
     expect(() => describeTls(session('TLSv1.3', {}), now)).toThrow('the server sent no certificate');

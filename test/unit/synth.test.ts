@@ -27,6 +27,15 @@ describe('the stack from a config file', () => {
     expect(Object.keys(json.resource.docker_image)).toHaveLength(3);
   });
 
+  it('takes a host name over 64 characters: no CN in the certificate, the first label as the containers\' kernel host name', () => {
+    const long = `mail.${'a'.repeat(60)}.example.test`;
+    const { json: longJson } = synthYaml(BASE_YAML.replace('hostname: mail.example.test', `hostname: ${long}`));
+    const cert = Object.values(longJson.resource.tls_self_signed_cert)[0];
+    expect(cert.dns_names).toEqual([long]);
+    expect(cert.subject).toBeUndefined();
+    for (const c of Object.values(longJson.resource.docker_container)) expect(c.hostname).toBe('mail');
+  });
+
   it('keeps the mail and queue volumes from being destroyed, but not the socket volume', () => {
     const volumes = Object.values(json.resource.docker_volume);
     const lifecycleOf = (name: string) => volumes.find((v) => v.name === name)?.lifecycle;
