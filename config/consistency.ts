@@ -14,6 +14,16 @@ export interface MailDirectory {
 /** Key path of an alias entry (its key lowercased, as stored). */
 export const aliasPath = (alias: string) => `aliases[${JSON.stringify(alias)}]`;
 
+/**
+ * The alias entry postfix's virtual alias lookup takes for a local address
+ * that is not a mailbox: its own, else its domain's catch-all (`@domain`).
+ */
+export function aliasEntryFor(aliases: Readonly<Record<string, readonly string[]>>, address: string): string | undefined {
+  if (address in aliases) return address;
+  const catchAll = `@${domainOf(address)}`;
+  return catchAll in aliases ? catchAll : undefined;
+}
+
 /** Returns one message per problem, each starting with its key path. */
 export function checkMailDirectory(dir: MailDirectory): string[] {
   const problems: string[] = [];
@@ -53,7 +63,7 @@ export function checkMailDirectory(dir: MailDirectory): string[] {
   // that is neither a mailbox nor an alias is a typo, and a loop delivers nowhere.
   // A catch-all is one more hop: postfix sends an unknown local address there.
   const isLocal = (address: string) => domains.has(domainOf(address));
-  const nextHop = (address: string) => (address in dir.aliases ? address : catchAllDomains.has(domainOf(address)) ? `@${domainOf(address)}` : undefined);
+  const nextHop = (address: string) => aliasEntryFor(dir.aliases, address);
   const resolves = (entry: string, trail: ReadonlySet<string>): boolean => {
     if (trail.has(entry)) return false;
     const seen = new Set([...trail, entry]);

@@ -2,6 +2,7 @@
  * Renders postfix's lookup tables, read as texthash: (no postmap step; the
  * files are uploaded and read when each process starts).
  */
+import { aliasEntryFor } from '../config/consistency';
 import { domainOf } from '../config/rules';
 import { MailSystemModel, sorted } from './model';
 
@@ -45,9 +46,10 @@ export function renderSenderLoginMaps(model: MailSystemModel): string {
   const mailboxes = new Set(model.mailboxes.map((m) => m.address));
   const owners = (address: string, seen: Set<string>): string[] => {
     if (mailboxes.has(address)) return [address];
-    if (seen.has(address) || !(address in model.aliases)) return [];
-    seen.add(address);
-    return model.aliases[address].flatMap((t) => owners(t, seen));
+    const entry = aliasEntryFor(model.aliases, address);
+    if (entry === undefined || seen.has(entry)) return [];
+    seen.add(entry);
+    return model.aliases[entry].flatMap((t) => owners(t, seen));
   };
   const lines = new Map<string, string[]>();
   for (const address of mailboxes) lines.set(address, [address]);

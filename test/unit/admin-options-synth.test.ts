@@ -155,6 +155,16 @@ describe('who may send as whom, and per-client limits', () => {
     expect(postfix['/etc/postfix/master.cf'].text!.match(/-o smtpd_sender_restrictions=reject_authenticated_sender_login_mismatch\n/g)).toHaveLength(2);
   });
 
+  it("follows an alias into another domain's catch-all, as postfix delivers it", () => {
+    const { json: other } = synthYaml(
+      BASE_YAML.replace('domains: [example.test]', 'domains: [example.test, other.test]').replace(
+        'aliases:\n',
+        'aliases:\n  sales@example.test: info@other.test\n  "@other.test": alice@example.test\n',
+      ),
+    );
+    expect(uploadsOf(other, 'postfix')['/etc/postfix/sender_login_maps'].text).toContain('sales@example.test alice@example.test\n');
+  });
+
   it('renders the anvil limits, defaults for the ones not given', () => {
     const mainCf = postfix['/etc/postfix/main.cf'].text!;
     expect(mainCf).toContain('smtpd_client_connection_rate_limit = 60\n');
