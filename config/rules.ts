@@ -204,8 +204,6 @@ export function checkReportAddress(value: string): string | undefined {
 /** A TXT value we publish as given (an SPF record): printable ASCII, no quotes or backslashes. */
 export function checkTxtValue(value: string): string | undefined {
   if (!/^[\x20-\x7e]+$/.test(value) || /["\\]/.test(value)) return 'is not a TXT value (printable ASCII, no quotes or backslashes)';
-  // Published through Terraform strings, where "${" and "%{" would be read as expressions (an SPF macro such as %{i} too).
-  if (/[$%]\{/.test(value)) return 'is not a TXT value mailstack can publish ("${" and "%{" are Terraform syntax; SPF macros are not supported)';
   if (value.length > 450) return 'is longer than 450 characters';
   return undefined;
 }

@@ -1,8 +1,9 @@
-import { dependable, Lazy, TerraformOutput, TerraformResource } from 'cdktf';
+import { dependable, Lazy, TerraformOutput, TerraformResource, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import type { DnsConfig, MailService } from '../config/model';
 import { DnsRecordSet, renderDnsRecords, renderMtaStsPolicy, renderZoneFile } from '../render/dns-records';
 import { fqdnOf, IDnsBackend } from './dns/backend';
+import { terraformLiteral } from './terraform-literal';
 
 export interface MailDnsProps {
   readonly hostname: string;
@@ -37,8 +38,11 @@ export class MailDns extends Construct {
     new TerraformOutput(this, 'zone_file', {
       staticId: true,
       description: 'The DNS records as a BIND zone-file fragment, for review or for a DNS service managed by hand.',
-      // DKIM values resolved one by one first: cdktf rescans the whole string for every token in it (quadratic in domains).
-      value: Lazy.stringValue({ produce: (context) => renderZoneFile(this.published.map((s) => (s.txt ? { ...s, txt: s.txt.map((t) => context.resolve(t) as string) } : s))) }),
+      // DKIM values resolved one by one first: cdktf rescans the whole string for every token in it (quadratic in
+      // domains). Plain strings are made literal one by one, each quoted on its own in the zone file.
+      value: Lazy.stringValue({
+        produce: (context) => renderZoneFile(this.published.map((s) => (s.txt ? { ...s, txt: s.txt.map((t) => (Token.isUnresolved(t) ? (context.resolve(t) as string) : terraformLiteral(t))) } : s))),
+      }),
     });
     if (mtaSts) {
       new TerraformOutput(this, 'mta_sts_policies', {

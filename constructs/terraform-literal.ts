@@ -1,4 +1,4 @@
-import { Lazy } from 'cdktf';
+import { Lazy, Token } from 'cdktf';
 
 /**
  * Terraform reads every string in its JSON as a template, so file content
@@ -8,6 +8,14 @@ import { Lazy } from 'cdktf';
 export function terraformLiteral(text: string): string {
   // A function replacement: in a replacement string, `$$` would mean one `$`.
   return text.replace(/[$%]\{/g, (m) => `${m[0]}${m}`);
+}
+
+/**
+ * Text from the config, possibly holding a token (a DKIM key): the token is
+ * left for cdktf, plain text made literal (an SPF macro such as %{i}).
+ */
+export function terraformText(text: string): string {
+  return Token.isUnresolved(text) ? text : terraformLiteral(text);
 }
 
 /**

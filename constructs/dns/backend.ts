@@ -6,7 +6,10 @@ import { DnsRecordSet } from '../../render/dns-records';
  * implementing this: it turns each record set into its provider's resources.
  */
 export interface IDnsBackend {
-  /** Declares the resources for one record set under `scope`. */
+  /**
+   * Declares the resources for one record set under `scope`. TXT strings are
+   * raw text: whole values written into Terraform go through terraformText.
+   */
   publish(scope: Construct, set: DnsRecordSet): void;
 }
 

@@ -2,6 +2,7 @@ import { DnsRecord } from '@cdktf/provider-cloudflare/lib/dns-record';
 import { CloudflareProvider } from '@cdktf/provider-cloudflare/lib/provider';
 import { Construct } from 'constructs';
 import { DnsRecordSet } from '../../render/dns-records';
+import { terraformText } from '../terraform-literal';
 import { fqdnOf, IDnsBackend } from './backend';
 
 export interface CloudflareBackendProps {
@@ -36,7 +37,7 @@ export class CloudflareBackend implements IDnsBackend {
         return;
       case 'TXT':
         // Cloudflare takes the character-strings quoted, as in a zone file.
-        new DnsRecord(scope, 'Resource', { ...common, content: (set.txt ?? []).map((s) => `"${s}"`).join(' ') });
+        new DnsRecord(scope, 'Resource', { ...common, content: terraformText((set.txt ?? []).map((s) => `"${s}"`).join(' ')) });
         return;
       case 'SRV':
         (set.srv ?? []).forEach((s, i) => new DnsRecord(scope, i === 0 ? 'Resource' : `Resource${i}`, { ...common, data: { priority: s.priority, weight: s.weight, port: s.port, target: s.target.replace(/\.$/, '') || '.' } }));

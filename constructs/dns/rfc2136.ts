@@ -6,6 +6,7 @@ import { SrvRecordSet } from '@cdktf/provider-dns/lib/srv-record-set';
 import { TxtRecordSet } from '@cdktf/provider-dns/lib/txt-record-set';
 import { Construct } from 'constructs';
 import { DnsRecordSet } from '../../render/dns-records';
+import { terraformText } from '../terraform-literal';
 import { IDnsBackend } from './backend';
 
 export interface Rfc2136BackendProps {
@@ -50,7 +51,7 @@ export class Rfc2136Backend implements IDnsBackend {
         return;
       case 'TXT':
         // One record: the provider splits a value over 255 bytes into character-strings itself.
-        new TxtRecordSet(scope, 'Resource', { ...common, name, txt: [(set.txt ?? []).join('')] });
+        new TxtRecordSet(scope, 'Resource', { ...common, name, txt: [terraformText((set.txt ?? []).join(''))] });
         return;
       case 'SRV':
         new SrvRecordSet(scope, 'Resource', { ...common, name: set.name, srv: (set.srv ?? []).map((s) => ({ ...s })) });

@@ -8,6 +8,7 @@ import { TxtRecordSet } from '@cdktf/provider-dns/lib/txt-record-set';
 import { PrivateKey } from '@cdktf/provider-tls/lib/private-key';
 import { RSA_SPKI_BASE64_LENGTH } from '../../constructs/dkim';
 import { renderMtaStsPolicy, txtStrings } from '../../render/dns-records';
+import { parseTemplate } from '../../applier/expressions';
 import { BASE_YAML, synthYaml, uploadsOf } from '../support/synth';
 
 const RFC2136 = `${BASE_YAML}dns:
@@ -110,6 +111,36 @@ describe('Cloudflare', () => {
     expect(text).toHaveResourceWithProperties(DnsRecord, { zone_id: id('a'), name: 'example.test', type: 'MX' });
     const twice = `${BASE_YAML}dns:\n  provider: cloudflare\n  cloudflare: { zoneIds: { example.test: ${id('a')}, EXAMPLE.test: ${id('b')} } }\n`;
     expect(() => synthYaml(twice)).toThrow('dns.cloudflare.zoneIds["EXAMPLE.test"]: names the same zone as "example.test" (zone names ignore case)');
+  });
+});
+
+describe('an SPF record holding "${" or "%{" (SPF macros)', () => {
+  const spf = 'v=spf1 exists:%{i}._spf.%{d} a:${var.smarthost_password} -all';
+  const dns = (provider: string) => `${BASE_YAML}dns:\n  spf: "${spf}"\n  provider: ${provider}\n`;
+  const literal = (template: string) => {
+    const parsed = parseTemplate(template);
+    if (parsed.kind !== 'literal') throw new Error(`Terraform would evaluate ${JSON.stringify(template)}`);
+    return String(parsed.value);
+  };
+
+  it('is published through rfc2136 as written, not read as Terraform syntax', () => {
+    const { json } = synthYaml(`${dns('rfc2136')}  rfc2136: { server: 192.0.2.53 }\n`);
+    const spfRecord = Object.values(json.resource.dns_txt_record_set).find((r) => (r.txt as string[])[0].startsWith('v=spf1'))!;
+    expect(literal((spfRecord.txt as string[])[0])).toBe(spf);
+  });
+
+  it('is published through Cloudflare as written', () => {
+    const { json } = synthYaml(`${dns('cloudflare')}  cloudflare: { zoneIds: { example.test: ${'a'.repeat(32)} } }\n`);
+    const spfRecord = Object.values(json.resource.cloudflare_dns_record).find((r) => String(r.content).startsWith('"v=spf1'))!;
+    expect(literal(String(spfRecord.content))).toBe(`"${spf}"`);
+  });
+
+  it('is in the zone-file output as written, beside the DKIM key Terraform fills in', () => {
+    const { json } = synthYaml(dns('none'));
+    const zoneFile = (json.output!.zone_file as { value: string }).value;
+    expect(parseTemplate(zoneFile).kind).not.toBe('literal');
+    expect(zoneFile).toContain('"v=spf1 exists:%%{i}._spf.%%{d} a:$${var.smarthost_password} -all"');
+    expect(literal(zoneFile.split('\n').find((l) => l.includes('v=spf1'))!)).toContain(`"${spf}"`);
   });
 });
 
