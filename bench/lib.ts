@@ -297,7 +297,7 @@ export interface BenchStack {
   readonly configPath: string;
   readonly ports: Readonly<Record<MailService, number>>;
   readonly network: string;
-  readonly containers: { readonly postfix: string; readonly dovecot: string; readonly opendkim: string };
+  readonly containers: { readonly postfix: string; readonly dovecot: string; readonly opendkim: string; readonly directory: string };
   up(): Promise<unknown>;
   /** down --purge, then the image tags and files this stack made. */
   destroy(): Promise<void>;
@@ -327,7 +327,7 @@ export async function benchStack(name: string, extraMailboxes: readonly string[]
     configPath,
     ports,
     network: `${prefix}-net`,
-    containers: { postfix: `${prefix}-postfix`, dovecot: `${prefix}-dovecot`, opendkim: `${prefix}-opendkim` },
+    containers: { postfix: `${prefix}-postfix`, dovecot: `${prefix}-dovecot`, opendkim: `${prefix}-opendkim`, directory: `${prefix}-directory` },
     up: () => up(configPath, options),
     destroy: async () => {
       await down(configPath, { purge: true }).catch((err) => log(`  down failed: ${(err as Error).message}`));
@@ -446,7 +446,7 @@ export function stackTarget(stack: BenchStack, sourceImage: string): MailTarget 
     smtpHost: stack.containers.postfix,
     sourceImage,
     logContainer: stack.containers.postfix,
-    containers: [stack.containers.postfix, stack.containers.dovecot, stack.containers.opendkim],
+    containers: [stack.containers.postfix, stack.containers.dovecot, stack.containers.opendkim, stack.containers.directory],
     maildirContainer: stack.containers.dovecot,
     address: (user) => `${user}@example.test`,
     maildir: (user) => `/var/mail/example.test/${user}/Maildir`,

@@ -2,8 +2,7 @@ import { Container } from '@cdktf/provider-docker/lib/container';
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { Construct } from 'constructs';
 import { renderDovecotConf } from '../render/dovecot-conf';
-import { renderPasswdFile } from '../render/dovecot-passwd-file';
-import { DOVECOT_PASSWD_FILE, SOCKET_DIR, MAIL_DIR, TLS_CERT_FILE, TLS_KEY_FILE } from '../render/layout';
+import { DOVECOT_DIRECTORY_DIR, SOCKET_DIR, MAIL_DIR, TLS_CERT_FILE, TLS_KEY_FILE } from '../render/layout';
 import { MailSystemModel } from '../render/model';
 import { MailCertificate } from './mail-certificate';
 import { mailContainer } from './mail-container';
@@ -65,10 +64,10 @@ export class Dovecot extends Construct {
       volumes: [
         { volume: props.volumes.mail, containerPath: MAIL_DIR },
         { volume: props.volumes.sockets, containerPath: SOCKET_DIR },
+        { volume: props.volumes.directoryDovecot, containerPath: DOVECOT_DIRECTORY_DIR, readOnly: true },
       ],
       files: [
         { path: '/etc/dovecot/dovecot.conf', content: render(renderDovecotConf) },
-        { path: DOVECOT_PASSWD_FILE, content: render(renderPasswdFile), permissions: '0640' },
         { path: TLS_CERT_FILE, content: props.certificate.certificatePem },
         { path: TLS_KEY_FILE, content: props.certificate.privateKeyPem, permissions: '0600' },
       ],

@@ -34,7 +34,7 @@ export interface MailContainerOptions {
   readonly hostNetwork?: boolean;
   /** Environment variables, NAME=value. @default [] */
   readonly env?: readonly string[];
-  readonly volumes: readonly { readonly volume: Volume; readonly containerPath: string }[];
+  readonly volumes: readonly { readonly volume: Volume; readonly containerPath: string; readonly readOnly?: boolean }[];
   /** A function when the list is only known at synth time (files per domain added later). */
   readonly files: readonly MailFile[] | (() => readonly MailFile[]);
   readonly dependsOn?: Construct[];
@@ -76,7 +76,7 @@ export function mailContainer(scope: Construct, id: string, o: MailContainerOpti
           ports: published.flatMap(([internal, external]) => addresses.map((ip) => ({ internal, external, ip, protocol: 'tcp' }))),
         }),
     env: o.env && o.env.length > 0 ? [...o.env] : undefined,
-    volumes: o.volumes.map((v) => ({ volumeName: v.volume.name, containerPath: v.containerPath })),
+    volumes: o.volumes.map((v) => ({ volumeName: v.volume.name, containerPath: v.containerPath, ...(v.readOnly ? { readOnly: true } : {}) })),
     upload,
     healthcheck: { test: ['CMD', '/usr/local/bin/healthcheck.sh'], interval: '5s', timeout: '5s', startPeriod: '30s', retries: 3 },
     logDriver: 'json-file',

@@ -1,7 +1,7 @@
 import { Network } from '@cdktf/provider-docker/lib/network';
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { TlsProvider } from '@cdktf/provider-tls/lib/provider';
-import { Lazy, TerraformOutput, TerraformVariable } from 'cdktf';
+import { dependable, Lazy, TerraformOutput, TerraformVariable } from 'cdktf';
 import { Construct } from 'constructs';
 import { checkMailDirectory } from '../config/consistency';
 import { ClientLimits, DEFAULT_CLIENT_LIMITS, DEFAULT_MAILBOX_SIZE_BYTES, DEFAULT_MESSAGE_SIZE_BYTES, DnsConfig, Mailbox, READING_SERVICES, ReadingService, Smarthost } from '../config/model';
@@ -12,6 +12,7 @@ import { terraformLiteral } from './terraform-literal';
 import { Dkim } from './dkim';
 import { IDnsBackend } from './dns/backend';
 import { Dovecot, DovecotPorts } from './dovecot';
+import { MailDirectory } from './mail-directory';
 import { MailDns } from './mail-dns';
 import { MailCertificate } from './mail-certificate';
 import { MailVolumes } from './mail-volumes';
@@ -102,6 +103,8 @@ export class MailServer extends Construct implements IMailSystem {
   public readonly certificate: MailCertificate;
   public readonly dovecot: Dovecot;
   public readonly postfix: Postfix;
+  /** Domains, mailboxes, aliases and logins, published to the daemons without replacing them. */
+  public readonly directory: MailDirectory;
   public readonly hostname: string;
   public readonly namePrefix: string;
   /** Set unless DKIM is off. */
@@ -233,12 +236,15 @@ export class MailServer extends Construct implements IMailSystem {
     };
     const ports = props.ports ?? {};
     this.dovecot = new Dovecot(this, 'Dovecot', { ...common, publishIpv6: this.ipv6, ports: { imap: ports.imap, imaps: ports.imaps, pop3: ports.pop3, pop3s: ports.pop3s } });
+    this.directory = new MailDirectory(this, 'Directory', { system: this, namePrefix: this.namePrefix, volumes: this.volumes, dovecotImageId: this.dovecot.image.imageId, provider: dockerProvider });
+    // The daemons read what it publishes: it goes first.
+    this.dovecot.container.dependsOn = [...(this.dovecot.container.dependsOn ?? []), dependable(this.directory.container)];
     this.postfix = new Postfix(this, 'Postfix', {
       ...common,
       publishIpv6: this.ipv6,
       ports: { smtp: ports.smtp, submission: ports.submission, submissions: ports.submissions },
       smarthostPassword: this.smarthostPassword?.stringValue,
-      dependsOn: [this.dovecot.container, ...(this.dkim ? [this.dkim.container] : [])],
+      dependsOn: [this.directory.container, this.dovecot.container, ...(this.dkim ? [this.dkim.container] : [])],
     });
 
     for (const d of props.domains ?? []) this.addDomain(d);

@@ -26,6 +26,10 @@ export class MailVolumes extends Construct {
   public readonly queue: Volume;
   /** The unix sockets dovecot offers postfix (LMTP, SASL); no data. */
   public readonly sockets: Volume;
+  /** Postfix's maps of the mail directory, as the directory container publishes them; made anew from the config. */
+  public readonly directoryPostfix: Volume;
+  /** Dovecot's passwd-file, likewise. */
+  public readonly directoryDovecot: Volume;
 
   constructor(scope: Construct, id: string, props: MailVolumesProps) {
     super(scope, id);
@@ -43,5 +47,7 @@ export class MailVolumes extends Construct {
     this.mail = volume('Mail', 'mail', true);
     this.queue = volume('Queue', 'queue', true);
     this.sockets = volume('Sockets', 'sockets', false);
+    this.directoryPostfix = volume('DirectoryPostfix', 'directory-postfix', false);
+    this.directoryDovecot = volume('DirectoryDovecot', 'directory-dovecot', false);
   }
 }

@@ -1,12 +1,11 @@
 import { Container } from '@cdktf/provider-docker/lib/container';
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { Construct } from 'constructs';
-import { POSTFIX_MAPS, POSTFIX_QUEUE_DIR, POSTFIX_SOCKET_DIR, TLS_CERT_FILE, TLS_KEY_FILE } from '../render/layout';
+import { POSTFIX_DIRECTORY_DIR, POSTFIX_MAPS, POSTFIX_QUEUE_DIR, POSTFIX_SOCKET_DIR, TLS_CERT_FILE, TLS_KEY_FILE } from '../render/layout';
 import { HostListeners, MailSystemModel } from '../render/model';
 import { renderMainCf, smarthostNexthop } from '../render/postfix-main-cf';
 import type { Smarthost } from '../config/model';
 import { renderMasterCf } from '../render/postfix-master-cf';
-import { renderSenderLoginMaps, renderVirtualAliasMaps, renderVirtualMailboxDomains, renderVirtualMailboxMaps } from '../render/postfix-maps';
 import { MailCertificate } from './mail-certificate';
 import { mailContainer, MailFile } from './mail-container';
 import { renderedFile, terraformLiteral } from './terraform-literal';
@@ -78,14 +77,11 @@ export class Postfix extends Construct {
       volumes: [
         { volume: props.volumes.queue, containerPath: POSTFIX_QUEUE_DIR },
         { volume: props.volumes.sockets, containerPath: POSTFIX_SOCKET_DIR },
+        { volume: props.volumes.directoryPostfix, containerPath: POSTFIX_DIRECTORY_DIR, readOnly: true },
       ],
       files: [
         { path: '/etc/postfix/main.cf', content: render(renderMainCf) },
         { path: '/etc/postfix/master.cf', content: render(renderMasterCf) },
-        { path: POSTFIX_MAPS.virtualMailboxDomains, content: render(renderVirtualMailboxDomains) },
-        { path: POSTFIX_MAPS.virtualMailboxMaps, content: render(renderVirtualMailboxMaps) },
-        { path: POSTFIX_MAPS.virtualAliasMaps, content: render(renderVirtualAliasMaps) },
-        { path: POSTFIX_MAPS.senderLoginMaps, content: render(renderSenderLoginMaps) },
         { path: TLS_CERT_FILE, content: props.certificate.certificatePem },
         { path: TLS_KEY_FILE, content: props.certificate.privateKeyPem, permissions: '0600' },
         ...saslPasswordFile(props.system.model.smarthost, props.smarthostPassword),

@@ -19,15 +19,31 @@ export const MAIL_DIR = '/var/mail';
 export const TLS_CERT_FILE = '/etc/mailstack/tls/fullchain.pem';
 export const TLS_KEY_FILE = '/etc/mailstack/tls/privkey.pem';
 
+/**
+ * The mail directory (domains, mailboxes, aliases, logins) changes often; the
+ * directory container publishes it into a volume per daemon, which each reads
+ * live (mounted read-only here), so a change replaces neither daemon.
+ */
+export const POSTFIX_DIRECTORY_DIR = '/etc/postfix/directory';
+export const DOVECOT_DIRECTORY_DIR = '/etc/dovecot/directory';
+/** In the directory container: the files as uploaded, one folder per daemon... */
+export const DIRECTORY_UPLOAD_DIR = '/etc/mailstack/directory';
+/** ...and the daemons' directory volumes, where it publishes them. */
+export const DIRECTORY_PUBLISH_DIR = '/var/lib/mailstack/directory';
+/** Written last when publishing: a digest of the files, which postfix acknowledges once it has reloaded them. */
+export const DIRECTORY_SERIAL = 'serial';
+/** Postfix's acknowledgement, refreshed every second, on the socket volume the directory container also mounts. */
+export const DIRECTORY_APPLIED = 'directory-applied';
+
 export const POSTFIX_MAPS = {
-  virtualMailboxDomains: '/etc/postfix/virtual_mailbox_domains',
-  virtualMailboxMaps: '/etc/postfix/virtual_mailbox_maps',
-  virtualAliasMaps: '/etc/postfix/virtual_alias_maps',
+  virtualMailboxDomains: `${POSTFIX_DIRECTORY_DIR}/virtual_mailbox_domains`,
+  virtualMailboxMaps: `${POSTFIX_DIRECTORY_DIR}/virtual_mailbox_maps`,
+  virtualAliasMaps: `${POSTFIX_DIRECTORY_DIR}/virtual_alias_maps`,
+  senderLoginMaps: `${POSTFIX_DIRECTORY_DIR}/sender_login_maps`,
   saslPasswords: '/etc/postfix/sasl_passwords',
-  senderLoginMaps: '/etc/postfix/sender_login_maps',
 } as const;
 
-export const DOVECOT_PASSWD_FILE = '/etc/dovecot/users';
+export const DOVECOT_PASSWD_FILE = `${DOVECOT_DIRECTORY_DIR}/users`;
 
 /** vmail's uid, the same in the postfix and dovecot images. */
 export const VMAIL_UID = 5000;

@@ -16,8 +16,8 @@ certpub=$(openssl x509 -in "$cert" -noout -pubkey 2>/dev/null) || fail "TLS cert
 keypub=$(openssl pkey -in "$key" -pubout 2>/dev/null) || fail "TLS private key $key is not a PEM private key"
 [ "$certpub" = "$keypub" ] || fail "TLS private key $key does not belong to the certificate $cert"
 chmod 0600 "$key"
-# The auth process runs as user dovecot and reads the passwd-file; nobody else may.
-if [ -e /etc/dovecot/users ]; then chown root:dovecot /etc/dovecot/users; chmod 0640 /etc/dovecot/users; fi
+# The directory container publishes the passwd-file (root:dovecot 0640); dovecot re-reads it when it changes.
+[ -e /etc/dovecot/directory/users ] || fail "the passwd-file /etc/dovecot/directory/users is not published (the directory container publishes it)"
 
 # A new mail volume starts root-owned on some engines; Maildirs belong to vmail.
 chown vmail:vmail /var/mail

@@ -21,6 +21,8 @@ chmod 0600 "$key"
 postfix set-permissions >/dev/null 2>&1 || true
 # The shared socket volume (dovecot, opendkim) is mounted inside private/, which postfix checks.
 chown postfix:postfix /var/spool/postfix/private/mailstack
+# ...and so is the directory acknowledgement there (below), which postfix check looks at too.
+[ ! -e /var/spool/postfix/private/mailstack/directory-applied ] || chown postfix:postfix /var/spool/postfix/private/mailstack/directory-applied
 
 if ! warnings=$(postconf -n 2>&1 >/dev/null); then fail "postconf: $warnings"; fi
 [ -z "$warnings" ] || fail "postconf: $warnings"
@@ -29,5 +31,24 @@ if ! report=$(postfix check 2>&1); then fail "postfix check: $report"; fi
 
 # A stale pid file from a killed container would stop postfix from starting.
 rm -f /var/spool/postfix/pid/master.pid
+
+# The mail directory (maps of domains, mailboxes, aliases, logins) is published by the
+# directory container into a read-only volume. Postfix reads these maps when its
+# processes start, so each newly published serial gets a `postfix reload`; the serial
+# loaded is written every second for the directory container's health check.
+directory=/etc/postfix/directory applied=/var/spool/postfix/private/mailstack/directory-applied
+[ -s "$directory/serial" ] || fail "the mail directory is not published in $directory (the directory container publishes it)"
+watch_directory() {
+  local loaded=$1 serial
+  set +e # a hiccup here must not end the watcher
+  while sleep 1; do
+    serial=$(cat "$directory/serial" 2>/dev/null) || continue
+    if [ "$serial" != "$loaded" ] && postfix reload >/dev/null 2>&1; then loaded=$serial; fi
+    # Owned by postfix, as postfix check wants everything under private/.
+    echo "$loaded" >"$applied.new" && chown postfix:postfix "$applied.new" && mv -f "$applied.new" "$applied"
+  done
+}
+# Read before postfix starts: the maps it loads are this serial's or newer ones.
+watch_directory "$(cat "$directory/serial")" &
 
 exec "$@"

@@ -275,7 +275,7 @@ it('dovecot reads every generated configuration, its users and their quotas with
   const script = `${RUN}
     for d in /cfg/*; do n=\${d#/cfg/}; c=$d/dovecot.conf
       run $n doveconf -c $c -n -x
-      install -o root -g dovecot -m 0640 $d/users /etc/dovecot/users
+      install -o root -g dovecot -m 0640 $d/users /etc/dovecot/directory/users
       rm -f /run/mailstack/sockets/*
       dovecot -c $c >/tmp/log 2>&1 || echo "ERR $n dovecot did not start"
       for i in $(seq 100); do [ -S /run/mailstack/sockets/auth ] && break; sleep 0.05; done

@@ -6,9 +6,9 @@
  */
 import { parseTemplate } from '../../applier/expressions';
 import { generatePrivateKey } from '../../applier/resources/tls';
-import { TLS_CERT_FILE, TLS_KEY_FILE } from '../../render/layout';
+import { DIRECTORY_PUBLISH_DIR, DOVECOT_DIRECTORY_DIR, POSTFIX_DIRECTORY_DIR, TLS_CERT_FILE, TLS_KEY_FILE } from '../../render/layout';
 import { ensureImage, FileToPut, runInImage } from '../support/docker';
-import { BASE_YAML, synthYaml, uploadsOf } from '../support/synth';
+import { BASE_YAML, synthYaml, UploadedFile, uploadsOf, uploadsOfContainer } from '../support/synth';
 import { selfSignedCertificate, TestCertificate } from '../support/tls';
 
 jest.setTimeout(15 * 60_000);
@@ -53,20 +53,39 @@ beforeAll(async () => {
   cert = await selfSignedCertificate('mail.example.test');
 });
 
-/** The uploads with the certificate (a Terraform reference at synth) replaced by a real one. */
+/**
+ * The uploads with the certificate (a Terraform reference at synth) replaced by
+ * a real one, and the mail directory: for postfix its maps as published (and a
+ * serial); for dovecot the directory container's uploads, which `checked`
+ * publishes with the image's own directory.sh.
+ */
 function filesFor(yaml: string, service: 'postfix' | 'dovecot', env: Record<string, string> = {}): Record<string, FileToPut> {
   const { json } = synthYaml(yaml, { env });
   const files: Record<string, FileToPut> = {};
-  for (const [path, f] of Object.entries(uploadsOf(json, service))) {
-    if (f.text !== undefined) files[path] = { content: f.text, mode: parseInt(f.permissions ?? '0644', 8) };
+  const put = (uploads: Record<string, UploadedFile>) => {
+    for (const [path, f] of Object.entries(uploads)) if (f.text !== undefined) files[path] = { content: f.text, mode: parseInt(f.permissions ?? '0644', 8) };
+  };
+  if (service === 'postfix') {
+    put(uploadsOf(json, 'postfix'));
+    files[`${POSTFIX_DIRECTORY_DIR}/serial`] = { content: 'published by the test\n' };
+  } else {
+    put(uploadsOfContainer(json, 'dovecot'));
+    put(uploadsOfContainer(json, 'directory'));
   }
   files[TLS_CERT_FILE] = { content: cert.certificatePem };
   files[TLS_KEY_FILE] = { content: cert.privateKeyPem, mode: 0o600 };
   return files;
 }
 
+/** Publishes the mail directory as the directory container does, where dovecot reads it (one volume in a stack). */
+const PUBLISH_DIRECTORY = `/usr/local/bin/directory.sh publish >/dev/null && cp -a ${DIRECTORY_PUBLISH_DIR}/dovecot/. ${DOVECOT_DIRECTORY_DIR}/`;
+
+/** Runs the image's entrypoint (its checks), then `cmd`; in dovecot's image, after publishing the directory. */
+const started = (image: string, cmd: string[], files: Record<string, FileToPut>) =>
+  image === dovecotImage ? runInImage(image, cmd, files, ['bash', '-c', `${PUBLISH_DIRECTORY} && exec /usr/local/bin/entrypoint.sh "$@"`, 'entrypoint']) : runInImage(image, cmd, files);
+
 /** Runs the image's entrypoint (its checks) and then `script` in bash. */
-const checked = (image: string, files: Record<string, FileToPut>, script: string) => runInImage(image, ['bash', '-euo', 'pipefail', '-c', script], files);
+const checked = (image: string, files: Record<string, FileToPut>, script: string) => started(image, ['bash', '-euo', 'pipefail', '-c', script], files);
 
 describe.each([
   ['the shipped example', BASE_YAML],
@@ -97,7 +116,7 @@ describe('postfix lookups through the rendered maps', () => {
     const r = await checked(
       postfixImage,
       filesFor(MAXIMAL_YAML, 'postfix', { BOB_PASSWORD: 'b0b' }),
-      `q() { postmap -q "$1" "texthash:/etc/postfix/$2" || echo "(none)"; }
+      `q() { postmap -q "$1" "texthash:/etc/postfix/directory/$2" || echo "(none)"; }
        echo "mbox:$(q alice@example.test virtual_mailbox_maps)"
        echo "unknown:$(q mallory@example.test virtual_mailbox_maps)"
        echo "domain:$(q example.org virtual_mailbox_domains)"
@@ -148,13 +167,13 @@ describe('dovecot verifies the passwords the stack declares', () => {
     const r = await checked(
       dovecotImage,
       files,
-      `hash() { grep "^$1:" /etc/dovecot/users | cut -d: -f2; }
+      `hash() { grep "^$1:" /etc/dovecot/directory/users | cut -d: -f2; }
        t() { if doveadm pw -t "$(hash "$1")" -p "$2" >/dev/null 2>&1; then echo "$1 $3 ok"; else echo "$1 $3 refused"; fi; }
        t alice@example.test alice-secret right
        t alice@example.test wrong wrong
        t bob@example.org 'correct horse battery staple' right
        t bob@example.org 'correct horse' wrong
-       stat -c '%U:%G %a' /etc/dovecot/users`,
+       stat -c '%U:%G %a' /etc/dovecot/directory/users`,
     );
     expect(r.stdout.trim().split('\n')).toEqual([
       'alice@example.test right ok',
@@ -226,7 +245,7 @@ describe('the entrypoints refuse to start on a configuration the daemon rejects'
   it('dovecot: an unknown setting stops the container with the reason on stderr', async () => {
     const files = filesFor(BASE_YAML, 'dovecot');
     files['/etc/dovecot/dovecot.conf'] = { content: files['/etc/dovecot/dovecot.conf'].content + 'no_such_setting = yes\n' };
-    const r = await runInImage(dovecotImage, ['dovecot', '-F'], files);
+    const r = await started(dovecotImage, ['dovecot', '-F'], files);
     expect(r.exitCode).toBe(78);
     expect(r.stderr).toMatch(/mailstack-dovecot: refusing to start: doveconf: .*Unknown setting: no_such_setting/);
   });
@@ -234,7 +253,7 @@ describe('the entrypoints refuse to start on a configuration the daemon rejects'
   it('dovecot: a missing certificate stops the container with the reason on stderr', async () => {
     const files = filesFor(BASE_YAML, 'dovecot');
     delete files[TLS_CERT_FILE];
-    const r = await runInImage(dovecotImage, ['dovecot', '-F'], files);
+    const r = await started(dovecotImage, ['dovecot', '-F'], files);
     expect(r.exitCode).toBe(78);
     expect(r.stderr).toMatch(/refusing to start: TLS certificate \/etc\/mailstack\/tls\/fullchain\.pem is missing/);
   });
@@ -242,8 +261,22 @@ describe('the entrypoints refuse to start on a configuration the daemon rejects'
   it.each(['postfix', 'dovecot'] as const)('%s: a private key that does not match the certificate stops the container', async (service) => {
     const files = filesFor(BASE_YAML, service);
     files[TLS_KEY_FILE] = { content: (await selfSignedCertificate('other.example.test')).privateKeyPem, mode: 0o600 };
-    const r = await runInImage(service === 'postfix' ? postfixImage : dovecotImage, service === 'postfix' ? ['postfix', 'start-fg'] : ['dovecot', '-F'], files);
+    const r = await started(service === 'postfix' ? postfixImage : dovecotImage, service === 'postfix' ? ['postfix', 'start-fg'] : ['dovecot', '-F'], files);
     expect(r.exitCode).toBe(78);
     expect(r.stderr).toMatch(/refusing to start: TLS private key \/etc\/mailstack\/tls\/privkey\.pem does not belong to the certificate/);
+  });
+
+  it('postfix: without the published mail directory, it says the directory container publishes it', async () => {
+    const files = filesFor(BASE_YAML, 'postfix');
+    delete files[`${POSTFIX_DIRECTORY_DIR}/serial`];
+    const r = await started(postfixImage, ['postfix', 'start-fg'], files);
+    expect(r.exitCode).toBe(78);
+    expect(r.stderr).toMatch(/refusing to start: the mail directory is not published in \/etc\/postfix\/directory \(the directory container publishes it\)/);
+  });
+
+  it('dovecot: without the published passwd-file, it says the directory container publishes it', async () => {
+    const r = await runInImage(dovecotImage, ['dovecot', '-F'], filesFor(BASE_YAML, 'dovecot'));
+    expect(r.exitCode).toBe(78);
+    expect(r.stderr).toMatch(/refusing to start: the passwd-file \/etc\/dovecot\/directory\/users is not published \(the directory container publishes it\)/);
   });
 });

@@ -229,17 +229,35 @@ describe('mail survives the stack changing', () => {
     await stack.up();
     await waitForSubject(ALICE, subject);
 
+    // A mailbox and an alias added: only the directory container is replaced, the daemons keep running
+    // (an IMAP session opened before goes on), and both work as soon as up returns.
+    const daemons = async () => (await docker.listContainers({ filters: { name: [`${stack.prefix}-postfix`, `${stack.prefix}-dovecot`] } })).map((c) => c.Id).sort();
+    const before = await daemons();
+    const session = new ImapFlow({ host: '127.0.0.1', port: stack.ports.imaps, secure: true, auth: ALICE, tls: { rejectUnauthorized: false }, logger: false });
+    await session.connect();
     stack.edit((doc) => {
       const alice = (doc.mailboxes as { passwordHash: string }[])[0];
       (doc.mailboxes as object[]).push({ address: 'dave@example.test', passwordHash: alice.passwordHash });
+      (doc.aliases as Record<string, unknown>)['sales@example.test'] = 'dave@example.test';
     });
     const second = await stack.up();
-    const replaced = second.plan.filter((p) => p.action !== 'keep').map((p) => p.resource.address);
-    expect(replaced.every((a) => a.startsWith('docker_container.'))).toBe(true);
+    expect(second.plan.filter((p) => p.action !== 'keep').map((p) => `${p.resource.address} ${p.action}`)).toEqual([expect.stringMatching(/^docker_container\.MailServer_Directory_\w+ replace$/)]);
+    expect(await daemons()).toEqual(before);
+    expect((await session.mailboxOpen('INBOX')).exists).toBeGreaterThan(0);
+    await session.logout();
     await waitForSubject(ALICE, subject);
     const toDave = unique('to the new mailbox');
-    await transport(stack.ports.smtp).sendMail({ from: 'someone@remote.test', to: 'dave@example.test', subject: toDave, text: 'welcome' });
+    await transport(stack.ports.smtp).sendMail({ from: 'someone@remote.test', to: ['dave@example.test', 'sales@example.test'], subject: toDave, text: 'welcome' });
     await waitForSubject({ user: 'dave@example.test', pass: ALICE.pass }, toDave);
+    // Taken back: refused at once, and the login with it.
+    stack.edit((doc) => {
+      doc.mailboxes = (doc.mailboxes as { address: string }[]).filter((m) => m.address !== 'dave@example.test');
+      delete (doc.aliases as Record<string, unknown>)['sales@example.test'];
+    });
+    await stack.up();
+    expect(await daemons()).toEqual(before);
+    await expect(transport(stack.ports.smtp).sendMail({ from: 'someone@remote.test', to: 'dave@example.test', subject: 'gone', text: 'x' })).rejects.toThrow(/550 5\.1\.1/);
+    await expect(imapMessages({ user: 'dave@example.test', pass: ALICE.pass })).rejects.toThrow();
   });
 
   it('changes nothing on a second up with the same config, and says so', async () => {

@@ -44,8 +44,8 @@ describe('two stacks side by side on one engine', () => {
     try {
       await a.up();
       await b.up();
-      expect((await containersOf(a.prefix)).map((c) => c.State)).toEqual(['running', 'running', 'running']);
-      expect((await containersOf(b.prefix)).map((c) => c.State)).toEqual(['running', 'running', 'running']);
+      expect((await containersOf(a.prefix)).map((c) => c.State)).toEqual(['running', 'running', 'running', 'running']);
+      expect((await containersOf(b.prefix)).map((c) => c.State)).toEqual(['running', 'running', 'running', 'running']);
       // Declared restart policy in force once healthy (the applier starts containers without one).
       for (const c of await containersOf(a.prefix)) expect((await docker.getContainer(c.Id).inspect()).HostConfig.RestartPolicy?.Name).toBe('unless-stopped');
       for (const [stack, subject] of [

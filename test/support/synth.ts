@@ -4,6 +4,7 @@ import { parseTemplate } from '../../applier/expressions';
 import { parseConfig, LoadOptions } from '../../config/load';
 import { MailstackConfig } from '../../config/model';
 import { MailStack } from '../../constructs/mail-stack';
+import { DIRECTORY_UPLOAD_DIR, DOVECOT_DIRECTORY_DIR, POSTFIX_DIRECTORY_DIR } from '../../render/layout';
 
 /** A valid config to extend per test. */
 export const BASE_YAML = `
@@ -46,8 +47,24 @@ export interface UploadedFile {
   readonly text?: string;
 }
 
-/** The files a container gets by upload, by path in the container. */
-export function uploadsOf(json: TerraformJson, service: 'postfix' | 'dovecot' | 'opendkim'): Record<string, UploadedFile> {
+/**
+ * The files a container gets by upload, by path in the container. For postfix
+ * and dovecot, also the mail directory files the directory container
+ * publishes to them, by the path the daemon reads them at.
+ */
+export function uploadsOf(json: TerraformJson, service: 'postfix' | 'dovecot' | 'opendkim' | 'directory'): Record<string, UploadedFile> {
+  const own = uploadsOfContainer(json, service);
+  if (service !== 'postfix' && service !== 'dovecot') return own;
+  const publishedAt = service === 'postfix' ? POSTFIX_DIRECTORY_DIR : DOVECOT_DIRECTORY_DIR;
+  const uploaded = `${DIRECTORY_UPLOAD_DIR}/${service}/`;
+  const published = Object.entries(uploadsOfContainer(json, 'directory'))
+    .filter(([path]) => path.startsWith(uploaded))
+    .map(([path, file]) => [`${publishedAt}/${path.slice(uploaded.length)}`, file]);
+  return { ...own, ...Object.fromEntries(published) };
+}
+
+/** The files one container gets by upload, by path in the container. */
+export function uploadsOfContainer(json: TerraformJson, service: 'postfix' | 'dovecot' | 'opendkim' | 'directory'): Record<string, UploadedFile> {
   const containers = Object.values(json.resource.docker_container ?? {});
   const container = containers.find((c) => (c.labels as { label: string; value: string }[]).some((l) => l.label === 'org.mailstack.service' && l.value === service));
   if (!container) throw new Error(`no ${service} container in the stack`);

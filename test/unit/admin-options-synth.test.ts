@@ -22,7 +22,7 @@ describe('quotas', () => {
   const { json } = synthYaml(yaml);
 
   it('gives each mailbox its quota rule in the passwd-file, the default where it has none', () => {
-    const users = uploadsOf(json, 'dovecot')['/etc/dovecot/users'].text!.split('\n');
+    const users = uploadsOf(json, 'dovecot')['/etc/dovecot/directory/users'].text!.split('\n');
     expect(users.find((l) => l.startsWith('alice@'))).toMatch(/:userdb_quota_rule=\*:bytes=50000000$/);
     expect(users.find((l) => l.startsWith('bob@'))).toMatch(/:userdb_quota_rule=\*:bytes=10000$/);
     expect(users.find((l) => l.startsWith('carol@'))).toMatch(/::::::$/);
@@ -141,7 +141,7 @@ describe('who may send as whom, and per-client limits', () => {
   const postfix = uploadsOf(json, 'postfix');
 
   it('lets a login send as its mailbox and the aliases that reach it, through other aliases and catch-alls too', () => {
-    expect(postfix['/etc/postfix/sender_login_maps'].text!.split('\n').filter((l) => !l.startsWith('#'))).toEqual([
+    expect(postfix['/etc/postfix/directory/sender_login_maps'].text!.split('\n').filter((l) => !l.startsWith('#'))).toEqual([
       '@example.test bob@example.test',
       'alice@example.test alice@example.test',
       'all@example.test alice@example.test, bob@example.test',
@@ -162,7 +162,7 @@ describe('who may send as whom, and per-client limits', () => {
         'aliases:\n  sales@example.test: info@other.test\n  "@other.test": alice@example.test\n',
       ),
     );
-    expect(uploadsOf(other, 'postfix')['/etc/postfix/sender_login_maps'].text).toContain('sales@example.test alice@example.test\n');
+    expect(uploadsOf(other, 'postfix')['/etc/postfix/directory/sender_login_maps'].text).toContain('sales@example.test alice@example.test\n');
   });
 
   it('renders the anvil limits, defaults for the ones not given', () => {

@@ -148,9 +148,9 @@ describe('loadStack', () => {
       for (const d of r.dependsOn) expect(order.indexOf(d)).toBeLessThan(order.indexOf(r.address));
     }
     const containers = stack.resources.filter((r) => r.type === 'docker_container');
-    expect(containers).toHaveLength(3);
-    // postfix and dovecot need the certificate, opendkim the DKIM keys.
-    for (const c of containers) expect(c.dependsOn.some((d) => /^tls_(self_signed_cert|private_key)\./.test(d))).toBe(true);
+    expect(containers).toHaveLength(4);
+    // postfix and dovecot need the certificate, opendkim the DKIM keys; the directory needs neither.
+    for (const c of containers) expect(c.dependsOn.some((d) => /^tls_(self_signed_cert|private_key)\./.test(d))).toBe(!c.address.includes('_Directory_'));
     expect(stack.resources.filter((r) => r.preventDestroy).map((r) => r.type)).toEqual(['docker_volume', 'docker_volume']);
   });
 

@@ -568,12 +568,12 @@ function mapEntries(name: string, text: string): Map<string, string> {
 }
 
 function checkPostfixMaps(c: MailstackConfig, files: Record<string, UploadedFile>): void {
-  const domains = mapEntries('virtual_mailbox_domains', files['/etc/postfix/virtual_mailbox_domains'].text!);
+  const domains = mapEntries('virtual_mailbox_domains', files['/etc/postfix/directory/virtual_mailbox_domains'].text!);
   same('virtual_mailbox_domains', sortedList(domains.keys()), sortedList(c.domains));
   if ([...domains.values()].some((v) => v !== 'OK')) fail('virtual_mailbox_domains: a value other than OK');
-  const mailboxes = mapEntries('virtual_mailbox_maps', files['/etc/postfix/virtual_mailbox_maps'].text!);
+  const mailboxes = mapEntries('virtual_mailbox_maps', files['/etc/postfix/directory/virtual_mailbox_maps'].text!);
   same('virtual_mailbox_maps', sortedList(mailboxes.keys()), sortedList(c.mailboxes.map((m) => m.address)));
-  const aliases = mapEntries('virtual_alias_maps', files['/etc/postfix/virtual_alias_maps'].text!);
+  const aliases = mapEntries('virtual_alias_maps', files['/etc/postfix/directory/virtual_alias_maps'].text!);
   const catchAll = new Set(Object.keys(c.aliases).filter((a) => a.startsWith('@')).map((a) => a.slice(1)));
   const selfMapped = c.mailboxes.map((m) => m.address).filter((a) => catchAll.has(domainOf(a)) && !(a in c.aliases));
   same('virtual_alias_maps keys', sortedList(aliases.keys()), sortedList([...Object.keys(c.aliases), ...selfMapped]));
@@ -706,7 +706,7 @@ function checkStack(c: MailstackConfig): void {
   checkMasterCf(c, postfix['/etc/postfix/master.cf'].text!);
   checkPostfixMaps(c, postfix);
   checkDovecotConf(c, dovecot['/etc/dovecot/dovecot.conf'].text!);
-  checkPasswdFile(c, dovecot['/etc/dovecot/users'].text!);
+  checkPasswdFile(c, dovecot['/etc/dovecot/directory/users'].text!);
   checkOpendkim(c, opendkim);
   // A certificate the operator brings is read by Terraform from exactly the configured file.
   if (c.tls.certFile) same('certificate upload', parseTemplate(postfix['/etc/mailstack/tls/fullchain.pem'].content), { kind: 'call', name: 'file', args: [{ kind: 'literal', value: c.tls.certFile }] });

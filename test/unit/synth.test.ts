@@ -15,15 +15,17 @@ import { BASE_YAML, synthYaml, uploadsOf } from '../support/synth';
 describe('the stack from a config file', () => {
   const { text, json } = synthYaml(BASE_YAML);
 
-  it('declares postfix, dovecot and opendkim containers, their images, the network, three volumes and a self-signed certificate', () => {
+  it('declares postfix, dovecot, opendkim and directory containers, their images, the network, five volumes and a self-signed certificate', () => {
     expect(text).toHaveResourceWithProperties(Container, { name: 'mailstack-postfix' });
     expect(text).toHaveResourceWithProperties(Container, { name: 'mailstack-dovecot' });
+    expect(text).toHaveResourceWithProperties(Container, { name: 'mailstack-directory' });
     expect(text).toHaveResourceWithProperties(Network, { name: 'mailstack-net' });
-    for (const name of ['mailstack-mail', 'mailstack-queue', 'mailstack-sockets']) expect(text).toHaveResourceWithProperties(Volume, { name });
+    for (const name of ['mailstack-mail', 'mailstack-queue', 'mailstack-sockets', 'mailstack-directory-postfix', 'mailstack-directory-dovecot']) expect(text).toHaveResourceWithProperties(Volume, { name });
     expect(text).toHaveResourceWithProperties(PrivateKey, { algorithm: 'ECDSA', ecdsa_curve: 'P256' });
     expect(text).toHaveResourceWithProperties(SelfSignedCert, { dns_names: ['mail.example.test'], subject: [{ common_name: 'mail.example.test' }] });
     expect(text).toHaveResourceWithProperties(Container, { name: 'mailstack-opendkim' });
-    expect(Object.keys(json.resource.docker_container)).toHaveLength(3);
+    expect(Object.keys(json.resource.docker_container)).toHaveLength(4);
+    // The directory container runs on the dovecot image.
     expect(Object.keys(json.resource.docker_image)).toHaveLength(3);
   });
 
@@ -33,7 +35,7 @@ describe('the stack from a config file', () => {
     const cert = Object.values(longJson.resource.tls_self_signed_cert)[0];
     expect(cert.dns_names).toEqual([long]);
     expect(cert.subject).toBeUndefined();
-    for (const c of Object.values(longJson.resource.docker_container)) expect(c.hostname).toBe('mail');
+    for (const c of Object.values(longJson.resource.docker_container)) if (c.name !== 'mailstack-directory') expect(c.hostname).toBe('mail');
   });
 
   it('keeps the mail and queue volumes from being destroyed, but not the socket volume', () => {
@@ -83,38 +85,71 @@ describe('the stack from a config file', () => {
     });
   });
 
-  it('shares the socket volume between the two and gives each its own stateful volume', () => {
+  it('shares the socket volume between the two, gives each its own stateful volume and its directory volume, read-only', () => {
     const mounts = (service: string) =>
-      (Object.values(json.resource.docker_container).find((c) => c.name === `mailstack-${service}`)!.volumes as { container_path: string; volume_name: string }[]).map(
-        (v) => `${v.volume_name.split('.')[1].replace(/_[0-9A-F]+$/, '')}:${v.container_path}`,
+      (Object.values(json.resource.docker_container).find((c) => c.name === `mailstack-${service}`)!.volumes as { container_path: string; volume_name: string; read_only?: boolean }[]).map(
+        (v) => `${v.volume_name.split('.')[1].replace(/_[0-9A-F]+$/, '')}:${v.container_path}${v.read_only ? ':ro' : ''}`,
       );
-    expect(mounts('postfix')).toEqual(['MailServer_Volumes_Queue:/var/spool/postfix', 'MailServer_Volumes_Sockets:/var/spool/postfix/private/mailstack']);
-    expect(mounts('dovecot')).toEqual(['MailServer_Volumes_Mail:/var/mail', 'MailServer_Volumes_Sockets:/run/mailstack/sockets']);
+    expect(mounts('postfix')).toEqual([
+      'MailServer_Volumes_Queue:/var/spool/postfix',
+      'MailServer_Volumes_Sockets:/var/spool/postfix/private/mailstack',
+      'MailServer_Volumes_DirectoryPostfix:/etc/postfix/directory:ro',
+    ]);
+    expect(mounts('dovecot')).toEqual(['MailServer_Volumes_Mail:/var/mail', 'MailServer_Volumes_Sockets:/run/mailstack/sockets', 'MailServer_Volumes_DirectoryDovecot:/etc/dovecot/directory:ro']);
+    // It writes both directory volumes, and reads postfix's acknowledgement on the socket volume.
+    expect(mounts('directory')).toEqual([
+      'MailServer_Volumes_DirectoryPostfix:/var/lib/mailstack/directory/postfix',
+      'MailServer_Volumes_DirectoryDovecot:/var/lib/mailstack/directory/dovecot',
+      'MailServer_Volumes_Sockets:/run/mailstack/sockets:ro',
+    ]);
   });
 
-  it('waits for healthy containers, restarts them unless stopped, and starts postfix after dovecot and opendkim', () => {
-    const postfix = Object.values(json.resource.docker_container).find((c) => c.name === 'mailstack-postfix')!;
-    expect(postfix).toMatchObject({ wait: true, must_run: true, restart: 'unless-stopped', healthcheck: { test: ['CMD', '/usr/local/bin/healthcheck.sh'] } });
-    expect(postfix.depends_on).toEqual([expect.stringMatching(/^docker_container\.MailServer_Dovecot_/), expect.stringMatching(/^docker_container\.MailServer_Dkim_/)]);
+  it('waits for healthy containers, restarts them unless stopped, and starts the daemons after the directory, postfix after dovecot and opendkim', () => {
+    const container = (name: string) => Object.values(json.resource.docker_container).find((c) => c.name === `mailstack-${name}`)!;
+    expect(container('postfix')).toMatchObject({ wait: true, must_run: true, restart: 'unless-stopped', healthcheck: { test: ['CMD', '/usr/local/bin/healthcheck.sh'] } });
+    expect(container('postfix').depends_on).toEqual([
+      expect.stringMatching(/^docker_container\.MailServer_Directory_/),
+      expect.stringMatching(/^docker_container\.MailServer_Dovecot_/),
+      expect.stringMatching(/^docker_container\.MailServer_Dkim_/),
+    ]);
+    expect(container('dovecot').depends_on).toEqual([expect.stringMatching(/^docker_container\.MailServer_Directory_/)]);
+    expect(container('directory')).toMatchObject({
+      wait: true,
+      must_run: true,
+      restart: 'unless-stopped',
+      network_mode: 'none',
+      entrypoint: ['/usr/local/bin/directory.sh'],
+      command: ['serve'],
+      healthcheck: { test: ['CMD', '/usr/local/bin/directory.sh', 'check'] },
+      image: container('dovecot').image,
+    });
   });
 
   it('uploads the rendered configuration, the certificate and the key (mode 0600) into each container', () => {
+    // The mail directory is uploaded into the directory container alone (the passwd-file readable by root only there).
+    expect(Object.entries(uploadsOf(json, 'directory')).map(([path, f]) => `${path} ${f.permissions}`).sort()).toEqual([
+      '/etc/mailstack/directory/dovecot/users 0600',
+      '/etc/mailstack/directory/postfix/sender_login_maps 0644',
+      '/etc/mailstack/directory/postfix/virtual_alias_maps 0644',
+      '/etc/mailstack/directory/postfix/virtual_mailbox_domains 0644',
+      '/etc/mailstack/directory/postfix/virtual_mailbox_maps 0644',
+    ]);
     const postfix = uploadsOf(json, 'postfix');
     expect(Object.keys(postfix).sort()).toEqual([
       '/etc/mailstack/tls/fullchain.pem',
       '/etc/mailstack/tls/privkey.pem',
+      '/etc/postfix/directory/sender_login_maps',
+      '/etc/postfix/directory/virtual_alias_maps',
+      '/etc/postfix/directory/virtual_mailbox_domains',
+      '/etc/postfix/directory/virtual_mailbox_maps',
       '/etc/postfix/main.cf',
       '/etc/postfix/master.cf',
-      '/etc/postfix/sender_login_maps',
-      '/etc/postfix/virtual_alias_maps',
-      '/etc/postfix/virtual_mailbox_domains',
-      '/etc/postfix/virtual_mailbox_maps',
     ]);
     expect(postfix['/etc/mailstack/tls/privkey.pem']).toMatchObject({ content: expect.stringMatching(/^\$\{tls_private_key\.\w+\.private_key_pem\}$/), permissions: '0600' });
     expect(postfix['/etc/postfix/main.cf'].content).toContain('myhostname = mail.example.test\n');
     const dovecot = uploadsOf(json, 'dovecot');
-    expect(Object.keys(dovecot).sort()).toEqual(['/etc/dovecot/dovecot.conf', '/etc/dovecot/users', '/etc/mailstack/tls/fullchain.pem', '/etc/mailstack/tls/privkey.pem']);
-    expect(dovecot['/etc/dovecot/users']).toMatchObject({ content: expect.stringMatching(/^alice@example\.test:\{SHA512-CRYPT\}\$6\$/), permissions: '0640' });
+    expect(Object.keys(dovecot).sort()).toEqual(['/etc/dovecot/directory/users', '/etc/dovecot/dovecot.conf', '/etc/mailstack/tls/fullchain.pem', '/etc/mailstack/tls/privkey.pem']);
+    expect(dovecot['/etc/dovecot/directory/users']).toMatchObject({ content: expect.stringMatching(/^alice@example\.test:\{SHA512-CRYPT\}\$6\$/) });
   });
 });
 
@@ -174,13 +209,15 @@ describe('names', () => {
   it('prefixes every container, volume, network and image with docker.namePrefix', () => {
     const { json } = synthYaml(`${BASE_YAML}docker: { namePrefix: shop-mail }\n`);
     const names = ['docker_container', 'docker_volume', 'docker_network', 'docker_image'].flatMap((t) => Object.values(json.resource[t]).map((r) => String(r.name)));
-    expect(names).toHaveLength(3 + 3 + 1 + 3);
+    expect(names).toHaveLength(4 + 5 + 1 + 3);
     for (const n of names) expect(n.startsWith('shop-mail-')).toBe(true);
   });
 
   it('keeps construct ids (and so Terraform addresses) of the stateful volumes stable', () => {
     const { json } = synthYaml(BASE_YAML);
     expect(Object.keys(json.resource.docker_volume).sort()).toEqual([
+      expect.stringMatching(/^MailServer_Volumes_DirectoryDovecot_[0-9A-F]{8}$/),
+      expect.stringMatching(/^MailServer_Volumes_DirectoryPostfix_[0-9A-F]{8}$/),
       'MailServer_Volumes_Mail_8EEEFACE',
       'MailServer_Volumes_Queue_59A9BB8C',
       'MailServer_Volumes_Sockets_80892562',
@@ -244,6 +281,6 @@ aliases:
   it('never contains a clear-text password, only its hash', () => {
     const { text, json } = synthYaml(yaml, { env });
     expect(text).not.toContain(env.BOB_PASSWORD);
-    expect(uploadsOf(json, 'dovecot')['/etc/dovecot/users'].content).toMatch(/^bob@example\.test:\{SHA512-CRYPT\}\$6\$[./0-9A-Za-z]{16}\$/m);
+    expect(uploadsOf(json, 'dovecot')['/etc/dovecot/directory/users'].content).toMatch(/^bob@example\.test:\{SHA512-CRYPT\}\$6\$[./0-9A-Za-z]{16}\$/m);
   });
 });
