@@ -93,7 +93,7 @@ export async function footprint(options: BenchOptions): Promise<BenchResult> {
           `Image sizes: \`docker image inspect\` .Size of the images the running containers use; "above the base" subtracts ${BASE_IMAGE} (${(baseSize / MB).toFixed(0)} MB here, made with debootstrap --variant=minbase, larger than the registry's -slim image), which the three images share on disk (the directory container runs on the dovecot image).`,
           `Memory: the Docker engine's stats API (what \`docker stats\` reads) for each container: resident = the cgroup's anonymous memory (rss on cgroup v1, anon on v2); "docker stats" = usage minus inactive file cache, the figure \`docker stats\` prints. Idle: ${settleSeconds} s after a warm-up of 10 messages, the largest of 3 samples. Under load: the peak of samples every 500 ms while smtp-source sends ${messages} messages of 4 KB in ${sessions} sessions and until they are all in the Maildir.`,
           'CPU: the cgroup\'s CPU time (user + system, all processes) from before smtp-source starts to the last delivery, divided by the messages delivered; the load generator runs in its own container and is not counted.',
-          `The stack is the shipped mailstack.yaml (postfix, dovecot, OpenDKIM) with per-client rate limits off; the baseline is the same single-container Debian postfix as in the throughput benchmark.`,
+          `The stack is the shipped mailstack.yaml (postfix, dovecot, OpenDKIM, the mail directory) with per-client rate limits off; the baseline is the same single-container Debian postfix as in the throughput benchmark.`,
         ],
         commands: [
           'docker image inspect --format {{.Size}} IMAGE',

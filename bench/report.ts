@@ -24,7 +24,7 @@ export function headlines(results: readonly BenchResult[]): string[] {
   }
   const fp = f('footprint');
   if (fp?.stack_rss_idle_mib !== undefined) {
-    out.push(`Memory: ${fmt(fp.stack_rss_idle_mib)} MiB resident idle for postfix, dovecot and OpenDKIM together, ${fmt(fp.stack_rss_load_mib)} MiB at peak under 10 sessions; ${fmt(fp.stack_cpu_seconds_per_1000)} CPU seconds per 1,000 messages.`);
+    out.push(`Memory: ${fmt(fp.stack_rss_idle_mib)} MiB resident idle for postfix, dovecot, OpenDKIM and the directory container together, ${fmt(fp.stack_rss_load_mib)} MiB at peak under 10 sessions; ${fmt(fp.stack_cpu_seconds_per_1000)} CPU seconds per 1,000 messages.`);
   }
   const fm = f('first-mail');
   if (fm?.warm_readable_seconds !== undefined) {
