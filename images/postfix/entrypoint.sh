@@ -43,7 +43,11 @@ watch_directory() {
   set +e # a hiccup here must not end the watcher
   while sleep 1; do
     serial=$(cat "$directory/serial" 2>/dev/null) || continue
-    if [ "$serial" != "$loaded" ] && postfix reload >/dev/null 2>&1; then loaded=$serial; fi
+    if [ "$serial" != "$loaded" ] && postfix reload >/dev/null 2>&1; then
+      # The master restarts its processes once it has taken the signal: a second before saying so.
+      sleep 1
+      loaded=$serial
+    fi
     # Owned by postfix, as postfix check wants everything under private/.
     echo "$loaded" >"$applied.new" && chown postfix:postfix "$applied.new" && mv -f "$applied.new" "$applied"
   done
