@@ -18,7 +18,7 @@ export interface MailFile {
 
 export interface MailContainerOptions {
   readonly name: string;
-  readonly role: 'postfix' | 'dovecot' | 'opendkim';
+  readonly role: ContainerRole;
   readonly namePrefix: string;
   readonly imageId: string;
   readonly hostname: string;
@@ -39,6 +39,27 @@ export interface MailContainerOptions {
   readonly files: readonly MailFile[] | (() => readonly MailFile[]);
   readonly dependsOn?: Construct[];
   readonly provider?: DockerProvider;
+}
+
+/** What each of the stack's containers is, as its org.mailstack.service label says. */
+export type ContainerRole = 'postfix' | 'dovecot' | 'opendkim' | 'directory';
+
+/**
+ * What every container of the stack has: restarted unless stopped, created only
+ * once healthy (Terraform waits), logs as json-file, labelled with its stack and role.
+ */
+export function managedContainer(namePrefix: string, role: ContainerRole) {
+  return {
+    restart: 'unless-stopped',
+    mustRun: true,
+    wait: true,
+    waitTimeout: 120,
+    logDriver: 'json-file',
+    labels: [
+      { label: 'org.mailstack.stack', value: namePrefix },
+      { label: 'org.mailstack.service', value: role },
+    ],
+  };
 }
 
 /**
@@ -65,10 +86,7 @@ export function mailContainer(scope: Construct, id: string, o: MailContainerOpti
     // Docker refuses a hostname of its own in the host's network stack. The kernel takes at most 64
     // characters; the daemons are given the full name in their own config, so the first label does then.
     hostname: o.hostNetwork ? undefined : o.hostname.length <= 64 ? o.hostname : o.hostname.split('.')[0],
-    restart: 'unless-stopped',
-    mustRun: true,
-    wait: true,
-    waitTimeout: 120,
+    ...managedContainer(o.namePrefix, o.role),
     ...(o.hostNetwork
       ? { networkMode: 'host' }
       : {
@@ -79,12 +97,7 @@ export function mailContainer(scope: Construct, id: string, o: MailContainerOpti
     volumes: o.volumes.map((v) => ({ volumeName: v.volume.name, containerPath: v.containerPath, ...(v.readOnly ? { readOnly: true } : {}) })),
     upload,
     healthcheck: { test: ['CMD', '/usr/local/bin/healthcheck.sh'], interval: '5s', timeout: '5s', startPeriod: '30s', retries: 3 },
-    logDriver: 'json-file',
     logOpts: { 'max-size': '10m', 'max-file': '5' },
-    labels: [
-      { label: 'org.mailstack.stack', value: o.namePrefix },
-      { label: 'org.mailstack.service', value: o.role },
-    ],
     dependsOn: o.dependsOn as never,
   });
 }

@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import { Container } from '@cdktf/provider-docker/lib/container';
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { Construct } from 'constructs';
@@ -5,6 +6,7 @@ import { DIRECTORY_PUBLISH_DIR, DIRECTORY_UPLOAD_DIR, DOVECOT_PASSWD_FILE, POSTF
 import { MailSystemModel } from '../render/model';
 import { renderPasswdFile } from '../render/dovecot-passwd-file';
 import { renderSenderLoginMaps, renderVirtualAliasMaps, renderVirtualMailboxDomains, renderVirtualMailboxMaps } from '../render/postfix-maps';
+import { managedContainer } from './mail-container';
 import { MailVolumes } from './mail-volumes';
 import { renderedFile } from './terraform-literal';
 
@@ -17,8 +19,6 @@ export interface MailDirectoryProps {
   /** @default the stack's default docker provider */
   readonly provider?: DockerProvider;
 }
-
-const base = (path: string) => path.slice(path.lastIndexOf('/') + 1);
 
 /**
  * The mail directory as a container of its own: domains, mailboxes, aliases
@@ -47,26 +47,19 @@ export class MailDirectory extends Construct {
       command: ['serve'],
       // It talks to nobody: files in, files out.
       networkMode: 'none',
-      restart: 'unless-stopped',
-      mustRun: true,
-      wait: true,
-      waitTimeout: 120,
+      ...managedContainer(props.namePrefix, 'directory'),
       volumes: [
         { volumeName: props.volumes.directoryPostfix.name, containerPath: `${DIRECTORY_PUBLISH_DIR}/postfix` },
         { volumeName: props.volumes.directoryDovecot.name, containerPath: `${DIRECTORY_PUBLISH_DIR}/dovecot` },
         { volumeName: props.volumes.sockets.name, containerPath: SOCKET_DIR, readOnly: true },
       ],
       upload: [
-        ...postfixMaps.map(([path, f]) => ({ file: `${DIRECTORY_UPLOAD_DIR}/postfix/${base(path)}`, content: render(f), permissions: '0644' })),
-        { file: `${DIRECTORY_UPLOAD_DIR}/dovecot/${base(DOVECOT_PASSWD_FILE)}`, content: render(renderPasswdFile), permissions: '0600' },
+        ...postfixMaps.map(([path, f]) => ({ file: `${DIRECTORY_UPLOAD_DIR}/postfix/${posix.basename(path)}`, content: render(f), permissions: '0644' })),
+        { file: `${DIRECTORY_UPLOAD_DIR}/dovecot/${posix.basename(DOVECOT_PASSWD_FILE)}`, content: render(renderPasswdFile), permissions: '0600' },
       ],
       healthcheck: { test: ['CMD', '/usr/local/bin/directory.sh', 'check'], interval: '5s', timeout: '5s', startPeriod: '60s', retries: 3 },
-      logDriver: 'json-file',
+      // It logs a line per start.
       logOpts: { 'max-size': '1m', 'max-file': '2' },
-      labels: [
-        { label: 'org.mailstack.stack', value: props.namePrefix },
-        { label: 'org.mailstack.service', value: 'directory' },
-      ],
     });
   }
 }
