@@ -201,6 +201,16 @@ function byConfig(stdout: string): Map<number, { out: string[]; err: string[] }>
   return results;
 }
 
+/** Each config of the batch with its OUT lines, once its ERR lines are checked to be none. */
+function outputOfEach(stdout: string): { g: Generated; out: string[] }[] {
+  const results = byConfig(stdout);
+  return batch.map((g) => {
+    const { out, err } = results.get(g.n) ?? { out: [], err: ['no output'] };
+    expect({ config: g.yaml, err }).toEqual({ config: g.yaml, err: [] });
+    return { g, out };
+  });
+}
+
 /** `run N cmd...`: its stdout as OUT lines, its stderr and a failed exit as ERR lines. */
 const RUN = `run() { n=$1; shift; "$@" >/tmp/o 2>/tmp/e; rc=$?; [ $rc -eq 0 ] || echo "ERR $n exit $rc: $*"; sed "s|^|ERR $n |" /tmp/e; sed "s|^|OUT $n |" /tmp/o; }`;
 
@@ -246,11 +256,8 @@ it('postfix reads every generated configuration without an error or a warning', 
     done`;
   const r = await runInImage(image, ['-c', script], files, ['bash']);
   expect(r.stderr).toBe('');
-  const results = byConfig(r.stdout);
-  for (const g of batch) {
-    const { out, err } = results.get(g.n) ?? { out: [], err: ['no output'] };
-    // THEN nothing is refused or warned about, and postfix reads back what the config says
-    expect({ config: g.yaml, err }).toEqual({ config: g.yaml, err: [] });
+  // THEN nothing is refused or warned about, and postfix reads back what the config says
+  for (const { g, out } of outputOfEach(r.stdout)) {
     const c = g.config;
     expect(out).toContain(`myhostname = ${c.hostname}`);
     expect(out).toContain(c.recipientDelimiter ? `recipient_delimiter = ${c.recipientDelimiter}` : 'recipient_delimiter =');
@@ -285,10 +292,7 @@ it('dovecot reads every generated configuration, its users and their quotas with
     done`;
   const r = await runInImage(image, ['-c', script], files, ['bash']);
   expect(r.stderr).toBe('');
-  const results = byConfig(r.stdout);
-  for (const g of batch) {
-    const { out, err } = results.get(g.n) ?? { out: [], err: ['no output'] };
-    expect({ config: g.yaml, err }).toEqual({ config: g.yaml, err: [] });
+  for (const { g, out } of outputOfEach(r.stdout)) {
     // `quota get -A`: a line per user and quota resource (STORAGE, MESSAGE), the limit in KiB.
     const users = new Map<string, string>();
     for (const line of out) {
